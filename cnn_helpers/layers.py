@@ -1,0 +1,280 @@
+"""NumPy reference implementations of every layer the seed network uses.
+
+Why this module exists: a chapter can show what ``keras.layers.Conv2D`` or
+``MaxPooling2D`` *computes* by doing the same arithmetic in a few lines of
+plain NumPy, and the tests check that the two agree (to 1e-5) on random inputs.
+A JavaScript forward pass in the book mirrors these functions line by line, so
+they favour clarity over speed: no framework, no clever indexing, just
+``sliding_window_view`` to cut out the windows and ``einsum`` to multiply and
+sum them.
+
+Conventions, all chosen to match Keras 3 exactly:
+
+- Images are channels-last: one image is ``(H, W, C)``, a batch ``(N, H, W, C)``.
+  Every image function accepts either and returns the same rank it was given.
+- A convolution kernel has Keras's layout ``(kh, kw, C_in, C_out)`` and a Dense
+  weight matrix ``(inputs, units)``, so ``layer.get_weights()`` can be passed
+  straight in.
+- ``Conv2D`` is a cross-correlation: the kernel is *not* flipped.
+- ``padding`` is ``"valid"`` (only windows that fit wholly inside) or ``"same"``
+  (TensorFlow's rule: output side ``ceil(n / s)``; the total padding
+  ``max((out - 1) * s + k - n, 0)`` is split with the smaller half before, so an
+  odd extra row or column goes at the bottom or right).
+- Results are float64, whatever the input's dtype.
+
+Bad inputs raise ``ValueError`` naming the function, what was expected and
+what was given.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = [
+    "conv2d",
+    "conv2d_at",
+    "relu",
+    "max_pool2d",
+    "avg_pool2d",
+    "flatten",
+    "dense",
+    "softmax",
+]
+
+IntPair = int | tuple[int, int]
+
+
+# ---------------------------------------------------------------- validation helpers
+def _as_float(x, fn: str, name: str) -> np.ndarray:
+    """``x`` as a float64 array; refuse strings, objects and complex numbers."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{fn}: {name} must hold real numbers; got dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
+def _as_batch(x, fn: str) -> tuple[np.ndarray, bool]:
+    """An image or batch of images as a 4-D float array, and whether it was one image."""
+    arr = _as_float(x, fn, "x")
+    if arr.ndim == 3:
+        return arr[np.newaxis], True
+    if arr.ndim == 4:
+        return arr, False
+    raise ValueError(f"{fn}: x must have shape (H, W, C) or (N, H, W, C); got {arr.shape}")
+
+
+def _pair(value, fn: str, name: str) -> tuple[int, int]:
+    """An int or a pair of ints as a pair of positive ints (e.g. ``2 -> (2, 2)``)."""
+    pair = (value, value) if np.ndim(value) == 0 else tuple(value)
+    if len(pair) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v > 0 for v in pair
+    ):
+        raise ValueError(f"{fn}: {name} must be a positive int or a pair of positive ints; got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _padding(padding, fn: str) -> str:
+    """``"valid"`` or ``"same"``, whatever the case it was written in."""
+    mode = padding.lower() if isinstance(padding, str) else None
+    if mode not in ("valid", "same"):
+        raise ValueError(f"{fn}: padding must be 'valid' or 'same'; got {padding!r}")
+    return mode
+
+
+def _same_pads(n: int, k: int, s: int) -> tuple[int, int]:
+    """TensorFlow's SAME padding of one side of length ``n``: (before, after).
+
+    The output has ``ceil(n / s)`` positions; the input is padded just enough
+    for the last window to fit, the smaller half before and the rest after.
+    """
+    out = math.ceil(n / s)
+    total = max((out - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
+def _windows(
+    x: np.ndarray, window: tuple[int, int], stride: tuple[int, int], mode: str, fill: float, fn: str
+) -> np.ndarray:
+    """Every window of a padded batch, shape ``(N, out_h, out_w, C, kh, kw)``.
+
+    ``x`` is ``(N, H, W, C)``. With SAME padding the border is filled with
+    ``fill`` (0 for convolution, -inf for max pooling).
+    """
+    (kh, kw), (sh, sw) = window, stride
+    if mode == "same":
+        top, bottom = _same_pads(x.shape[1], kh, sh)
+        left, right = _same_pads(x.shape[2], kw, sw)
+        x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=fill)
+    elif kh > x.shape[1] or kw > x.shape[2]:
+        raise ValueError(
+            f"{fn}: a {kh}x{kw} window does not fit in the {x.shape[1]}x{x.shape[2]} input "
+            "with padding='valid'"
+        )
+    # sliding_window_view gives every window at stride 1; keep every s-th one.
+    return sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+
+
+# ---------------------------------------------------------------- convolution
+def conv2d_at(x, kernel, i: int, j: int) -> float:
+    """One step of the sliding window: the output of a convolution at position (i, j).
+
+    ``x`` is one single-channel image ``(H, W)`` and ``kernel`` a 2-D kernel
+    ``(kh, kw)``. The window whose top-left corner is pixel (i, j) is multiplied
+    element by element with the kernel, and the products are added up (no
+    padding, no flip -- exactly what Conv2D does at each position).
+    """
+    image = _as_float(x, "conv2d_at", "x")
+    k = _as_float(kernel, "conv2d_at", "kernel")
+    if image.ndim != 2:
+        raise ValueError(f"conv2d_at: x must be one single-channel image of shape (H, W); got {image.shape}")
+    if k.ndim != 2:
+        raise ValueError(f"conv2d_at: kernel must have shape (kh, kw); got {k.shape}")
+    kh, kw = k.shape
+    if not (0 <= i <= image.shape[0] - kh and 0 <= j <= image.shape[1] - kw):
+        raise ValueError(
+            f"conv2d_at: a {kh}x{kw} window at (i, j) = ({i}, {j}) does not fit in the "
+            f"{image.shape[0]}x{image.shape[1]} image; i must be in 0..{image.shape[0] - kh} "
+            f"and j in 0..{image.shape[1] - kw}"
+        )
+    window = image[i : i + kh, j : j + kw]
+    return float(np.sum(window * k))
+
+
+def conv2d(x, kernel, bias=None, stride: IntPair = 1, padding: str = "valid") -> np.ndarray:
+    """Multi-channel 2-D convolution, exactly like ``keras.layers.Conv2D`` (no activation).
+
+    ``x`` is ``(H, W, C_in)`` or ``(N, H, W, C_in)``; ``kernel`` is
+    ``(kh, kw, C_in, C_out)``; ``bias`` is ``(C_out,)`` or None. Each output
+    value is the sum, over the window and over all input channels, of input
+    times kernel, plus that filter's bias. The result is
+    ``(out_h, out_w, C_out)``, with a leading ``N`` if ``x`` had one.
+    """
+    batch, single = _as_batch(x, "conv2d")
+    k = _as_float(kernel, "conv2d", "kernel")
+    if k.ndim != 4:
+        raise ValueError(f"conv2d: kernel must have shape (kh, kw, C_in, C_out); got {k.shape}")
+    if k.shape[2] != batch.shape[3]:
+        raise ValueError(
+            f"conv2d: kernel expects C_in={k.shape[2]} input channels (kernel shape {k.shape}) "
+            f"but x has {batch.shape[3]} (x shape {np.shape(x)})"
+        )
+    strides = _pair(stride, "conv2d", "stride")
+    mode = _padding(padding, "conv2d")
+
+    b = np.zeros(k.shape[3]) if bias is None else _as_float(bias, "conv2d", "bias")
+    if b.shape != (k.shape[3],):
+        raise ValueError(f"conv2d: bias must have shape (C_out,) = ({k.shape[3]},); got {b.shape}")
+
+    windows = _windows(batch, k.shape[:2], strides, mode, 0.0, "conv2d")  # (N, oh, ow, C_in, kh, kw)
+    out = np.einsum("nhwcij,ijco->nhwo", windows, k) + b
+    return out[0] if single else out
+
+
+# ---------------------------------------------------------------- activations
+def relu(x) -> np.ndarray:
+    """Rectified linear unit, element by element: ``max(x, 0)``."""
+    return np.maximum(_as_float(x, "relu", "x"), 0.0)
+
+
+def softmax(x, axis: int = -1) -> np.ndarray:
+    """Turn scores into probabilities along ``axis`` (each slice sums to 1).
+
+    ``exp(x - max) / sum(exp(x - max))``: subtracting the largest score first
+    changes nothing mathematically but keeps ``exp`` from overflowing on large
+    scores (``exp(1000)`` is ``inf`` in float64).
+    """
+    arr = _as_float(x, "softmax", "x")
+    if arr.ndim == 0 or arr.size == 0:
+        raise ValueError(f"softmax: x must have at least one axis and one value; got shape {arr.shape}")
+    if not -arr.ndim <= axis < arr.ndim:
+        raise ValueError(f"softmax: axis {axis} is out of range for x of shape {arr.shape}")
+    shifted = arr - np.max(arr, axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+# ---------------------------------------------------------------- pooling
+def _pool_config(pool: IntPair, stride: IntPair | None, padding: str, fn: str):
+    """Shared checks of the two poolings: window size, strides (default: the window size), mode."""
+    size = _pair(pool, fn, "pool")
+    strides = size if stride is None else _pair(stride, fn, "stride")
+    return size, strides, _padding(padding, fn)
+
+
+def max_pool2d(x, pool: IntPair = 2, stride: IntPair | None = None, padding: str = "valid") -> np.ndarray:
+    """The largest value of each window, channel by channel, like ``keras.layers.MaxPooling2D``.
+
+    ``x`` is ``(H, W, C)`` or ``(N, H, W, C)``; ``pool`` and ``stride`` are an
+    int or a pair ``(rows, columns)``. ``stride`` defaults to the pool size, so
+    windows do not overlap. With VALID padding leftover rows and columns that do
+    not fill a window are dropped (output ``floor((n - pool) / stride) + 1``);
+    with SAME the border is padded with ``-inf``, which never wins the maximum.
+    """
+    batch, single = _as_batch(x, "max_pool2d")
+    size, strides, mode = _pool_config(pool, stride, padding, "max_pool2d")
+    windows = _windows(batch, size, strides, mode, -np.inf, "max_pool2d")  # (N, oh, ow, C, ph, pw)
+    out = windows.max(axis=(4, 5))
+    return out[0] if single else out
+
+
+def avg_pool2d(x, pool: IntPair = 2, stride: IntPair | None = None, padding: str = "valid") -> np.ndarray:
+    """The mean of each window, channel by channel, like ``keras.layers.AveragePooling2D``.
+
+    Same windows as ``max_pool2d``. With SAME padding, as in TensorFlow, the
+    padded cells are left out of the mean: each window's sum is divided by the
+    number of real pixels it covers, not by the window size.
+    """
+    batch, single = _as_batch(x, "avg_pool2d")
+    size, strides, mode = _pool_config(pool, stride, padding, "avg_pool2d")
+    sums = _windows(batch, size, strides, mode, 0.0, "avg_pool2d").sum(axis=(4, 5))
+    # Count the real pixels under each window by summing a one-channel image of ones the same way.
+    ones = np.ones((1, batch.shape[1], batch.shape[2], 1))
+    counts = _windows(ones, size, strides, mode, 0.0, "avg_pool2d").sum(axis=(4, 5))
+    out = sums / counts
+    return out[0] if single else out
+
+
+# ---------------------------------------------------------------- flatten and dense
+def flatten(x) -> np.ndarray:
+    """Lay the feature maps out in one row, in Keras's channels-last order.
+
+    ``(N, H, W, C) -> (N, H*W*C)`` for a batch and ``(H, W, C) -> (H*W*C,)`` for
+    one image. It is just a C-order reshape: the channel index changes fastest,
+    then the column, then the row, so entry ``(r, c, ch)`` lands at
+    ``(r * W + c) * C + ch``. The order matters because the next Dense layer's
+    weight rows are tied to these positions: weights trained in Keras give
+    nonsense after a flatten that reads the same numbers in another order
+    (channels-first, say, or column by column).
+    """
+    arr = _as_float(x, "flatten", "x")
+    if arr.ndim == 3:
+        return arr.reshape(-1)
+    if arr.ndim == 4:
+        return arr.reshape(arr.shape[0], -1)
+    raise ValueError(f"flatten: x must have shape (H, W, C) or (N, H, W, C); got {arr.shape}")
+
+
+def dense(x, weights, bias=None) -> np.ndarray:
+    """A fully connected layer, like ``keras.layers.Dense`` (no activation): ``x @ W + b``.
+
+    ``x`` is one vector ``(inputs,)`` or a batch ``(N, inputs)``; ``weights`` is
+    Keras's ``(inputs, units)``; ``bias`` is ``(units,)`` or None. Each output
+    unit is a weighted sum of every input plus its bias.
+    """
+    v = _as_float(x, "dense", "x")
+    w = _as_float(weights, "dense", "weights")
+    if v.ndim not in (1, 2):
+        raise ValueError(f"dense: x must have shape (inputs,) or (N, inputs); got {v.shape}")
+    if w.ndim != 2:
+        raise ValueError(f"dense: weights must have shape (inputs, units); got {w.shape}")
+    if v.shape[-1] != w.shape[0]:
+        raise ValueError(
+            f"dense: x has {v.shape[-1]} inputs (shape {v.shape}) but weights expect "
+            f"{w.shape[0]} (weights shape {w.shape})"
+        )
+    b = np.zeros(w.shape[1]) if bias is None else _as_float(bias, "dense", "bias")
+    if b.shape != (w.shape[1],):
+        raise ValueError(f"dense: bias must have shape (units,) = ({w.shape[1]},); got {b.shape}")
+    return v @ w + b

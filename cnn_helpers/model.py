@@ -1,0 +1,157 @@
+"""The seed network, and the arithmetic behind its summary.
+
+``build_seed_model()`` rebuilds the tutorial's network in Keras 3 style. The
+formulas below (output size, parameter counts) let a chapter derive every row
+of the summary by hand; ``layer_table`` reads the same rows off any Keras model
+and ``derived_table`` computes them from the layers' settings alone, so the two
+can be compared, and both can be set beside the seed's printed Keras 2 summary
+(``seed_summary``).
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from . import import_tensorflow_quietly
+
+import_tensorflow_quietly()
+import keras  # noqa: E402
+
+INPUT_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+SEED_SUMMARY_FILE = Path(__file__).with_name("seed_summary.txt")
+
+
+# ---------------------------------------------------------------- formulas
+def conv_output_size(n: int, kernel: int, stride: int = 1, padding: str = "valid") -> int:
+    """Length of one spatial side after a convolution or pooling window.
+
+    VALID keeps only windows that fit wholly inside: ``floor((n - kernel) / stride) + 1``.
+    SAME pads with zeros so that the result is ``ceil(n / stride)``.
+    """
+    padding = padding.lower()
+    if n < 1 or kernel < 1 or stride < 1:
+        raise ValueError(f"sizes must be positive, got n={n}, kernel={kernel}, stride={stride}")
+    if padding == "valid":
+        if kernel > n:
+            raise ValueError(f"a {kernel}-wide window does not fit in {n} pixels with VALID padding")
+        return (n - kernel) // stride + 1
+    if padding == "same":
+        return math.ceil(n / stride)
+    raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+
+
+def pool_output_size(n: int, pool: int = 2, stride: int | None = None, padding: str = "valid") -> int:
+    """Side length after pooling; the stride defaults to the pool size, as in Keras."""
+    return conv_output_size(n, pool, stride or pool, padding)
+
+
+def conv_params(kernel_h: int, kernel_w: int, in_channels: int, filters: int, bias: bool = True) -> int:
+    """Weights of a Conv2D: one ``kernel_h x kernel_w x in_channels`` kernel (+1 bias) per filter."""
+    return (kernel_h * kernel_w * in_channels + int(bias)) * filters
+
+
+def dense_params(inputs: int, units: int, bias: bool = True) -> int:
+    """Weights of a Dense layer: every input to every unit, plus one bias per unit."""
+    return (inputs + int(bias)) * units
+
+
+# ---------------------------------------------------------------- the model
+def seed_layers() -> list[keras.layers.Layer]:
+    """The seed's layers in order, without the input (used to build fresh copies)."""
+    layers = keras.layers
+    return [
+        layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.Flatten(),
+        layers.Dense(64, activation="relu"),
+        layers.Dense(NUM_CLASSES, activation="softmax"),
+    ]
+
+
+def build_seed_model(compile: bool = True, head: bool = True) -> keras.Sequential:
+    """The seed's network, with the input declared the Keras 3 way (``keras.Input``).
+
+    ``head=False`` stops after the third convolution, as the seed's first summary
+    does. When ``compile`` is true the model gets the seed's settings: rmsprop,
+    categorical cross-entropy, accuracy.
+    """
+    layers = seed_layers() if head else seed_layers()[:5]
+    model = keras.Sequential([keras.Input(shape=INPUT_SHAPE), *layers], name="seed_cnn")
+    if compile:
+        model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+# ---------------------------------------------------------------- summary tables
+def layer_table(model: keras.Model) -> list[dict]:
+    """One row per layer as Keras reports it: name, type, output shape, parameter count."""
+    return [
+        {
+            "name": layer.name,
+            "type": type(layer).__name__,
+            "output_shape": tuple(layer.output.shape),
+            "params": layer.count_params(),
+        }
+        for layer in model.layers
+    ]
+
+
+def derived_table(model: keras.Sequential, input_shape: tuple[int, ...] = INPUT_SHAPE) -> list[dict]:
+    """The same rows as :func:`layer_table`, computed from each layer's settings by formula.
+
+    Supports the layer types of the seed network (Conv2D, MaxPooling2D,
+    AveragePooling2D, Flatten, Dense); anything else raises ``ValueError``.
+    """
+    shape = tuple(input_shape)
+    rows = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "Conv2D":
+            (kh, kw), (sh, sw), pad = layer.kernel_size, layer.strides, layer.padding
+            h, w, c = shape
+            shape = (conv_output_size(h, kh, sh, pad), conv_output_size(w, kw, sw, pad), layer.filters)
+            params = conv_params(kh, kw, c, layer.filters, layer.use_bias)
+        elif kind in ("MaxPooling2D", "AveragePooling2D"):
+            (ph, pw), (sh, sw), pad = layer.pool_size, layer.strides, layer.padding
+            h, w, c = shape
+            shape = (pool_output_size(h, ph, sh, pad), pool_output_size(w, pw, sw, pad), c)
+            params = 0
+        elif kind == "Flatten":
+            shape = (math.prod(shape),)
+            params = 0
+        elif kind == "Dense":
+            params = dense_params(shape[-1], layer.units, layer.use_bias)
+            shape = (*shape[:-1], layer.units)
+        else:
+            raise ValueError(f"derived_table does not know the formulas for a {kind} layer ({layer.name})")
+        rows.append({"name": layer.name, "type": kind, "output_shape": (None, *shape), "params": params})
+    return rows
+
+
+def seed_summary() -> list[dict]:
+    """The rows of the seed's printed Keras 2 summary (both parts), parsed from its text.
+
+    The text is kept verbatim in ``seed_summary.txt``; note that Keras 2 cut the
+    type column at 13 characters (``MaxPooling2`` for ``MaxPooling2D``).
+    """
+    pattern = re.compile(r"^(\w+) \((\w+)\)?\s+\(None((?:, \d+)+)\)\s+(\d+)\s*$")
+    rows = []
+    for line in SEED_SUMMARY_FILE.read_text(encoding="utf-8").splitlines():
+        m = pattern.match(line.strip())
+        if m:
+            dims = tuple(int(d) for d in m.group(3).split(",")[1:])
+            rows.append({"name": m.group(1), "type": m.group(2), "output_shape": (None, *dims), "params": int(m.group(4))})
+    return rows
+
+
+def seed_summary_total() -> int:
+    """The "Total params" line of the seed's first summary (the network before the head)."""
+    m = re.search(r"Total params: ([\d,]+)", SEED_SUMMARY_FILE.read_text(encoding="utf-8"))
+    if not m:
+        raise ValueError(f"{SEED_SUMMARY_FILE} has no 'Total params' line")
+    return int(m.group(1).replace(",", ""))

@@ -58,11 +58,11 @@ def _as_float(x, fn: str, name: str) -> np.ndarray:
 def _as_batch(x, fn: str) -> tuple[np.ndarray, bool]:
     """An image or batch of images as a 4-D float array, and whether it was one image."""
     arr = _as_float(x, fn, "x")
-    if arr.ndim == 3:
-        return arr[np.newaxis], True
-    if arr.ndim == 4:
-        return arr, False
-    raise ValueError(f"{fn}: x must have shape (H, W, C) or (N, H, W, C); got {arr.shape}")
+    if arr.ndim not in (3, 4):
+        raise ValueError(f"{fn}: x must have shape (H, W, C) or (N, H, W, C); got {arr.shape}")
+    if min(arr.shape[-3:]) < 1:
+        raise ValueError(f"{fn}: x must have H, W and C of at least 1; got {arr.shape}")
+    return (arr[np.newaxis], True) if arr.ndim == 3 else (arr, False)
 
 
 def _pair(value, fn: str, name: str) -> tuple[int, int]:
@@ -131,6 +131,8 @@ def conv2d_at(x, kernel, i: int, j: int) -> float:
         raise ValueError(f"conv2d_at: x must be one single-channel image of shape (H, W); got {image.shape}")
     if k.ndim != 2:
         raise ValueError(f"conv2d_at: kernel must have shape (kh, kw); got {k.shape}")
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (i, j)):
+        raise ValueError(f"conv2d_at: i and j must be ints; got i={i!r}, j={j!r}")
     kh, kw = k.shape
     if not (0 <= i <= image.shape[0] - kh and 0 <= j <= image.shape[1] - kw):
         raise ValueError(

@@ -155,3 +155,22 @@ def seed_summary_total() -> int:
     if not m:
         raise ValueError(f"{SEED_SUMMARY_FILE} has no 'Total params' line")
     return int(m.group(1).replace(",", ""))
+
+
+def forward_macs(model: keras.Sequential, input_shape: tuple[int, ...] = INPUT_SHAPE) -> list[tuple[str, int]]:
+    """Multiply-adds per image in each Conv2D and Dense layer of a forward pass.
+
+    A convolution output pixel costs ``kh * kw * C_in`` multiply-adds per filter;
+    a Dense unit costs one per input. Pooling, ReLU and softmax are comparisons
+    and exponentials, negligible next to these, and are not counted.
+    """
+    rows = []
+    for layer, row in zip(model.layers, derived_table(model, input_shape)):
+        kind = row["type"]
+        if kind == "Conv2D":
+            _, h, w, f = row["output_shape"]
+            kh, kw = layer.kernel_size
+            rows.append((layer.name, h * w * f * kh * kw * layer.input.shape[-1]))
+        elif kind == "Dense":
+            rows.append((layer.name, layer.input.shape[-1] * layer.units))
+    return rows

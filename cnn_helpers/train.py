@@ -202,7 +202,10 @@ def _load_entry(entry: Path, key: str, recipe: Recipe) -> TrainResult:
         raise ValueError("model.keras is missing")
     if _sha256(model_file) != meta.get("model_sha256"):
         raise ValueError("model.keras does not match the checksum recorded when it was written")
-    model = keras.models.load_model(model_file)
+    # The optimizer's state is only needed to go on training; the book evaluates
+    # and inspects cached models, so load the weights and compile afresh.
+    model = keras.models.load_model(model_file, compile=False)
+    model.compile(optimizer=recipe.optimizer, loss=recipe.loss, metrics=["accuracy"])
     return TrainResult(
         model=model,
         recipe=recipe,

@@ -26,6 +26,7 @@ from cnn_helpers import layers as L  # noqa: E402
 
 # Few examples each, no deadline (the first Keras call is slow), no .hypothesis/ folder.
 FAST = settings(max_examples=40, deadline=None, database=None)
+WIDE = settings(FAST, max_examples=100)  # convolution and pooling have the most cases to cover
 TOL = dict(atol=1e-5, rtol=1e-5)
 
 paddings = st.sampled_from(["valid", "same"])
@@ -61,7 +62,7 @@ def keras_call(layer, x: np.ndarray, single: bool) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- agreement with Keras
-@FAST
+@WIDE
 @given(case=windowed_inputs(), batch=batch_sizes, c_in=st.integers(1, 3), c_out=st.integers(1, 3),
        use_bias=st.booleans(), int_stride=st.booleans(), seed=seeds)
 def test_conv2d_matches_keras(case, batch, c_in, c_out, use_bias, int_stride, seed):
@@ -82,7 +83,7 @@ def test_conv2d_matches_keras(case, batch, c_in, c_out, use_bias, int_stride, se
     np.testing.assert_allclose(got, expected, **TOL)
 
 
-@FAST
+@WIDE
 @given(case=windowed_inputs(), batch=batch_sizes, c=st.integers(1, 3), default_stride=st.booleans(),
        kind=st.sampled_from(["max", "avg"]), seed=seeds)
 def test_pooling_matches_keras(case, batch, c, default_stride, kind, seed):
@@ -249,43 +250,64 @@ BAD_INPUTS = [
     (lambda: L.conv2d(np.zeros((28, 28)), K3),
      r"conv2d: x must have shape \(H, W, C\) or \(N, H, W, C\); got \(28, 28\)"),
     (lambda: L.conv2d(np.zeros((1, 1, 5, 5, 2)), K3), r"conv2d: x must have shape .*; got \(1, 1, 5, 5, 2\)"),
-    (lambda: L.conv2d(IMG, np.zeros((3, 3, 2))), r"conv2d: kernel must have shape \(kh, kw, C_in, C_out\); got \(3, 3, 2\)"),
-    (lambda: L.conv2d(IMG, np.zeros((3, 3, 1, 4))), r"conv2d: kernel expects C_in=1 input channels .* but x has 2"),
+    (lambda: L.conv2d(IMG, np.zeros((3, 3, 2))),
+     r"conv2d: kernel must have shape \(kh, kw, C_in, C_out\); got \(3, 3, 2\)"),
+    (lambda: L.conv2d(IMG, np.zeros((3, 3, 1, 4))),
+     r"conv2d: kernel expects C_in=1 input channels .* but x has 2"),
     (lambda: L.conv2d(IMG, K3, np.zeros(3)), r"conv2d: bias must have shape \(C_out,\) = \(4,\); got \(3,\)"),
-    (lambda: L.conv2d(IMG, np.zeros((6, 3, 2, 4))), r"conv2d: a 6x3 window does not fit in the 5x5 input with padding='valid'"),
+    (lambda: L.conv2d(IMG, np.zeros((6, 3, 2, 4))),
+     r"conv2d: a 6x3 window does not fit in the 5x5 input with padding='valid'"),
     (lambda: L.conv2d(IMG, K3, padding="full"), r"conv2d: padding must be 'valid' or 'same'; got 'full'"),
     (lambda: L.conv2d(IMG, K3, padding=None), r"conv2d: padding must be 'valid' or 'same'; got None"),
-    (lambda: L.conv2d(IMG, K3, stride=0), r"conv2d: stride must be a positive int or a pair of positive ints; got 0"),
+    (lambda: L.conv2d(IMG, K3, stride=0),
+     r"conv2d: stride must be a positive int or a pair of positive ints; got 0"),
     (lambda: L.conv2d(IMG, K3, stride=(1, -2)), r"conv2d: stride must be .*; got \(1, -2\)"),
     (lambda: L.conv2d(IMG, K3, stride=(1, 2, 3)), r"conv2d: stride must be .*; got \(1, 2, 3\)"),
     (lambda: L.conv2d(IMG, K3, stride=1.5), r"conv2d: stride must be .*; got 1.5"),
     (lambda: L.conv2d(np.full((5, 5, 2), "a"), K3), r"conv2d: x must hold real numbers; got dtype <U1"),
     # conv2d_at
-    (lambda: L.conv2d_at(IMG, np.ones((3, 3)), 0, 0), r"conv2d_at: x must be one single-channel image of shape \(H, W\); got \(5, 5, 2\)"),
-    (lambda: L.conv2d_at(np.ones((5, 5)), np.ones(3), 0, 0), r"conv2d_at: kernel must have shape \(kh, kw\); got \(3,\)"),
-    (lambda: L.conv2d_at(np.ones((5, 5)), np.ones((3, 3)), 3, 0), r"conv2d_at: a 3x3 window at \(i, j\) = \(3, 0\) does not fit in the 5x5 image; i must be in 0..2"),
+    (lambda: L.conv2d_at(IMG, np.ones((3, 3)), 0, 0),
+     r"conv2d_at: x must be one single-channel image of shape \(H, W\); got \(5, 5, 2\)"),
+    (lambda: L.conv2d_at(np.ones((5, 5)), np.ones(3), 0, 0),
+     r"conv2d_at: kernel must have shape \(kh, kw\); got \(3,\)"),
+    (lambda: L.conv2d_at(np.ones((5, 5)), np.ones((3, 3)), 3, 0),
+     r"conv2d_at: a 3x3 window at \(i, j\) = \(3, 0\) does not fit in the 5x5 image; i must be in 0..2"),
     (lambda: L.conv2d_at(np.ones((5, 5)), np.ones((3, 3)), 0, -1), r"conv2d_at: .* \(0, -1\) does not fit"),
+    (lambda: L.conv2d_at(np.ones((5, 5)), np.ones((3, 3)), 1.0, 0), r"conv2d_at: i and j must be ints; got i=1.0, j=0"),
     # pooling
-    (lambda: L.max_pool2d(np.zeros((4, 4))), r"max_pool2d: x must have shape \(H, W, C\) or \(N, H, W, C\); got \(4, 4\)"),
-    (lambda: L.max_pool2d(IMG, pool=0), r"max_pool2d: pool must be a positive int or a pair of positive ints; got 0"),
+    (lambda: L.max_pool2d(np.zeros((4, 4))),
+     r"max_pool2d: x must have shape \(H, W, C\) or \(N, H, W, C\); got \(4, 4\)"),
+    (lambda: L.max_pool2d(IMG, pool=0),
+     r"max_pool2d: pool must be a positive int or a pair of positive ints; got 0"),
     (lambda: L.max_pool2d(IMG, stride=(2, 0)), r"max_pool2d: stride must be .*; got \(2, 0\)"),
-    (lambda: L.max_pool2d(IMG, pool=6), r"max_pool2d: a 6x6 window does not fit in the 5x5 input with padding='valid'"),
-    (lambda: L.avg_pool2d(IMG, padding="causal"), r"avg_pool2d: padding must be 'valid' or 'same'; got 'causal'"),
+    (lambda: L.max_pool2d(IMG, pool=6),
+     r"max_pool2d: a 6x6 window does not fit in the 5x5 input with padding='valid'"),
+    (lambda: L.avg_pool2d(IMG, padding="causal"),
+     r"avg_pool2d: padding must be 'valid' or 'same'; got 'causal'"),
+    (lambda: L.avg_pool2d(np.zeros((2, 0, 5, 1))),
+     r"avg_pool2d: x must have H, W and C of at least 1; got \(2, 0, 5, 1\)"),
     (lambda: L.avg_pool2d(np.zeros(5)), r"avg_pool2d: x must have shape .*; got \(5,\)"),
     (lambda: L.avg_pool2d(IMG, pool=(2, 7)), r"avg_pool2d: a 2x7 window does not fit in the 5x5 input"),
     # flatten, dense, softmax, relu
-    (lambda: L.flatten(np.zeros((3, 4))), r"flatten: x must have shape \(H, W, C\) or \(N, H, W, C\); got \(3, 4\)"),
-    (lambda: L.dense(np.zeros((2, 3, 4)), np.zeros((4, 2))), r"dense: x must have shape \(inputs,\) or \(N, inputs\); got \(2, 3, 4\)"),
-    (lambda: L.dense(np.zeros(4), np.zeros(4)), r"dense: weights must have shape \(inputs, units\); got \(4,\)"),
-    (lambda: L.dense(np.zeros((2, 5)), np.zeros((4, 3))), r"dense: x has 5 inputs \(shape \(2, 5\)\) but weights expect 4 \(weights shape \(4, 3\)\)"),
-    (lambda: L.dense(np.zeros(4), np.zeros((4, 3)), np.zeros(4)), r"dense: bias must have shape \(units,\) = \(3,\); got \(4,\)"),
+    (lambda: L.flatten(np.zeros((3, 4))),
+     r"flatten: x must have shape \(H, W, C\) or \(N, H, W, C\); got \(3, 4\)"),
+    (lambda: L.dense(np.zeros((2, 3, 4)), np.zeros((4, 2))),
+     r"dense: x must have shape \(inputs,\) or \(N, inputs\); got \(2, 3, 4\)"),
+    (lambda: L.dense(np.zeros(4), np.zeros(4)),
+     r"dense: weights must have shape \(inputs, units\); got \(4,\)"),
+    (lambda: L.dense(np.zeros((2, 5)), np.zeros((4, 3))),
+     r"dense: x has 5 inputs \(shape \(2, 5\)\) but weights expect 4 \(weights shape \(4, 3\)\)"),
+    (lambda: L.dense(np.zeros(4), np.zeros((4, 3)), np.zeros(4)),
+     r"dense: bias must have shape \(units,\) = \(3,\); got \(4,\)"),
     (lambda: L.softmax(np.zeros((2, 3)), axis=2), r"softmax: axis 2 is out of range for x of shape \(2, 3\)"),
     (lambda: L.softmax(3.0), r"softmax: x must have at least one axis and one value; got shape \(\)"),
     (lambda: L.relu(["a", "b"]), r"relu: x must hold real numbers; got dtype <U1"),
 ]
 
 
-@pytest.mark.parametrize("call, message", BAD_INPUTS, ids=[m.split(":")[0] + f"-{i}" for i, (_, m) in enumerate(BAD_INPUTS)])
+@pytest.mark.parametrize(
+    "call, message", BAD_INPUTS, ids=[f"{m.split(':')[0]}-{i}" for i, (_, m) in enumerate(BAD_INPUTS)]
+)
 def test_bad_input_is_refused_with_a_clear_message(call, message):
     with pytest.raises(ValueError, match=message):
         call()

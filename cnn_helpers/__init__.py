@@ -49,3 +49,14 @@ def import_tensorflow_quietly():
         os.close(saved)
         os.close(devnull)
     return tf
+
+
+def setup() -> None:
+    """One call at the top of every chapter: quiet TensorFlow, the book's figure style, tidy NumPy printing."""
+    import numpy as np
+
+    import_tensorflow_quietly()
+    from .viz import use_book_style
+
+    use_book_style()
+    np.set_printoptions(precision=4, suppress=True, linewidth=100)

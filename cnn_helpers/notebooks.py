@@ -1,0 +1,77 @@
+"""Reading and running the book's notebooks: glued values, skeleton headings, execution.
+
+Chapter 8 and the tests use these to read numbers back out of executed
+notebooks (what MyST-NB's ``glue`` stored), and ``make execute`` uses
+:func:`execute_in_place` to refresh the committed outputs.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+GLUE_PREFIX = "application/papermill.record/"
+SKELETON = ("Overview", "Prerequisites", "Summary", "Exercises", "What's next")
+GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)(?::[^`]*)?`")
+
+
+def read_notebook(path: str | Path) -> dict:
+    """The notebook as a plain dict (nbformat 4 JSON)."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def glued_values(nb: dict | str | Path) -> dict[str, object]:
+    """Every value a notebook glued, by name: JSON values as Python objects, others as their text."""
+    if not isinstance(nb, dict):
+        nb = read_notebook(nb)
+    values: dict[str, object] = {}
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            name = (out.get("metadata") or {}).get("scrapbook", {}).get("name")
+            if not name:
+                continue
+            data = out.get("data", {})
+            if GLUE_PREFIX + "application/json" in data:
+                values[name] = data[GLUE_PREFIX + "application/json"]
+            elif GLUE_PREFIX + "text/plain" in data:
+                text = data[GLUE_PREFIX + "text/plain"]
+                values[name] = "".join(text) if isinstance(text, list) else text
+            else:
+                values[name] = None
+    return values
+
+
+def glue_references(nb: dict | str | Path) -> set[str]:
+    """The names the notebook's prose refers to with ``{glue}`` roles."""
+    if not isinstance(nb, dict):
+        nb = read_notebook(nb)
+    names = set()
+    for cell in nb.get("cells", []):
+        if cell["cell_type"] == "markdown":
+            names.update(GLUE_ROLE.findall("".join(cell["source"])))
+    return names
+
+
+def headings(nb: dict | str | Path, level: int = 2) -> list[str]:
+    """The text of the notebook's markdown headings of one level, in order."""
+    if not isinstance(nb, dict):
+        nb = read_notebook(nb)
+    marker = "#" * level + " "
+    found = []
+    for cell in nb.get("cells", []):
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith(marker):
+                    found.append(line[len(marker):].strip())
+    return found
+
+
+def execute_in_place(path: str | Path, timeout: int = 1800) -> None:
+    """Run a notebook top to bottom in a fresh kernel (cwd = its folder) and save it with its outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    nbformat.write(nb, path)

@@ -1,0 +1,76 @@
+"""The committed chapters, read as files: skeleton, glue, clean outputs, table of contents.
+
+These checks are fast (no kernel); nbval re-executes the same notebooks separately.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cnn_helpers.notebooks import SKELETON, glue_references, glued_values, headings, read_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for entry in toc.get("chapters", []):
+        files.append(entry["file"])
+    return files
+
+
+def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
+    listed = toc_files()
+    for name in listed:
+        assert list(ROOT.glob(name + ".*")), f"_toc.yml lists {name}, which does not exist"
+    for nb in NOTEBOOKS:
+        assert str(nb.relative_to(ROOT).with_suffix("")) in listed, f"{nb.name} is not in _toc.yml"
+
+
+def test_there_are_chapters():
+    assert len(NOTEBOOKS) >= 9, "chapters 01-09 are notebooks"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_skeleton_headings_in_order(path):
+    found = headings(path)
+    positions = []
+    for name in SKELETON:
+        assert name in found, f"{path.name} has no '## {name}' heading (found: {found})"
+        positions.append(found.index(name))
+    assert positions == sorted(positions), f"{path.name}: skeleton headings out of order: {found}"
+    assert found[0] == "Overview" and found[1] == "Prerequisites" and found[-1] == "What's next"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_glued_name_in_the_prose_exists(path):
+    used = glue_references(path)
+    glued = glued_values(path)
+    missing = sorted(used - set(glued))
+    assert not missing, f"{path.name}: the prose uses glue names that no cell glues: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_are_from_one_clean_run(path):
+    nb = read_notebook(path)
+    counts = [c.get("execution_count") for c in nb["cells"] if c["cell_type"] == "code"]
+    assert counts == list(range(1, len(counts) + 1)), f"{path.name}: execution counts {counts} are not 1, 2, 3, ..."
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            assert out["output_type"] != "error", f"{path.name}: stored error {out.get('ename')}"
+            if out.get("name") == "stderr":
+                text = "".join(out.get("text", ""))
+                assert "Warning" not in text and "warn" not in text.lower(), f"{path.name}: stored warning {text[:200]!r}"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercise_solutions_are_hidden_and_executed(path):
+    nb = read_notebook(path)
+    solutions = [c for c in nb["cells"] if c["cell_type"] == "code" and "hide-cell" in c.get("metadata", {}).get("tags", [])]
+    assert solutions, f"{path.name}: no exercise solution cell tagged hide-cell"
+    assert all(c.get("execution_count") for c in solutions)

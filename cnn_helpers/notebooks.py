@@ -75,3 +75,22 @@ def execute_in_place(path: str | Path, timeout: int = 1800) -> None:
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(nb, path)
+
+
+def run_with_parameters(path: str | Path, out_path: str | Path, **parameters) -> dict[str, object]:
+    """Run a chapter through papermill with injected ``parameters``; return what it glued.
+
+    The chapter runs in a fresh kernel with its own folder as working directory;
+    the executed copy is written to ``out_path`` (kept, so a reader can open it).
+    A failing cell (for example a broken claim) raises papermill's
+    ``PapermillExecutionError`` naming the cell.
+    """
+    import papermill
+
+    path, out_path = Path(path), Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        str(path), str(out_path), parameters=parameters, kernel_name="python3",
+        cwd=str(path.parent), progress_bar=False, log_output=False,
+    )
+    return glued_values(out_path)

@@ -76,6 +76,15 @@ class Recipe:
 #: The seed tutorial's recipe: rmsprop, categorical cross-entropy, 5 epochs, batch 64.
 SEED_RECIPE = Recipe()
 
+#: The book's claim for the seed recipe, asserted in the training chapter for seed 0
+#: and in the "How sure are we" chapter for every seed it measures. The seed
+#: tutorial reported 0.9913 from one run; the claim is the round number every
+#: measured run clears (chapter 8 shows the spread).
+CLAIMED_TEST_ACCURACY = 0.99
+
+#: What the seed tutorial printed after its one training run.
+SEED_REPORTED_ACCURACY = 0.9913
+
 
 @dataclass
 class TrainResult:

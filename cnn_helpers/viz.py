@@ -266,3 +266,35 @@ def plot_confusion(matrix: np.ndarray, title: str = "Confusion matrix") -> plt.F
     ax.set_title(title)
     fig.colorbar(im, ax=ax, shrink=0.8, label="mistakes (off-diagonal count)")
     return fig
+
+
+def plot_network_map(rows: list[dict], input_shape: tuple[int, ...], title: str = "The seed network, layer by layer") -> plt.Figure:
+    """A left-to-right map of a network: one box per layer, the tensor shape after it on the arrow.
+
+    ``rows`` are ``model.derived_table`` / ``layer_table`` rows (name, type, output_shape, params),
+    so every shape and count in the picture is computed, not typed.
+    """
+    colors = {"Input": "#e8e8e8", "Conv2D": "#c6dbef", "MaxPooling2D": "#fdd0a2", "Flatten": "#d9d9d9", "Dense": "#c7e9c0"}
+    boxes = [{"type": "Input", "label": "Input", "shape": (None, *input_shape), "params": 0}] + [
+        {"type": r["type"], "label": r["type"], "shape": r["output_shape"], "params": r["params"]} for r in rows
+    ]
+    fig, ax = plt.subplots(figsize=(1.55 * len(boxes) + 0.4, 3.3))
+    ax.set_xlim(-0.6, len(boxes) - 0.4)
+    ax.set_ylim(-1.5, 1.35)
+    ax.axis("off")
+    for k, box in enumerate(boxes):
+        ax.add_patch(matplotlib.patches.FancyBboxPatch((k - 0.42, -0.45), 0.84, 0.9, boxstyle="round,pad=0.03",
+                                                        facecolor=colors.get(box["type"], "#eeeeee"), edgecolor="#444444"))
+        name = box["label"].replace("MaxPooling2D", "MaxPool\n2D")
+        ax.text(k, 0.12, name, ha="center", va="center", fontsize=10, fontweight="bold")
+        if box["params"]:
+            ax.text(k, -0.25, f"{box['params']:,} params", ha="center", va="center", fontsize=8)
+        shape = " x ".join(str(d) for d in box["shape"][1:])
+        ax.text(k, -0.85, shape, ha="center", va="center", fontsize=9, color="#333333")
+        if k:
+            ax.annotate("", xy=(k - 0.45, 0), xytext=(k - 0.55, 0), arrowprops={"arrowstyle": "->", "lw": 1.5})
+    ax.text(-0.55, -1.3, "tensor shape after each layer (height x width x channels), batch axis omitted",
+            fontsize=9, color="#555555")
+    total = sum(b["params"] for b in boxes)
+    ax.set_title(f"{title}: {total:,} trainable parameters")
+    return fig

@@ -280,3 +280,62 @@ def dense(x, weights, bias=None) -> np.ndarray:
     if b.shape != (w.shape[1],):
         raise ValueError(f"dense: bias must have shape (units,) = ({w.shape[1]},); got {b.shape}")
     return v @ w + b
+
+
+# ---------------------------------------------------------------- hand-made kernels, stacked convolutions (chapters 2-3)
+def edge_kernels() -> dict[str, np.ndarray]:
+    """Two hand-made 3x3 edge detectors (Prewitt's), as fresh float64 arrays ``(3, 3)``.
+
+    - ``"vertical"``: every row is ``[-1, 0, 1]``, so a window's output is its right
+      column minus its left column. On a digit (ink high, paper 0) it is positive on
+      the left side of a vertical stroke, negative on its right side, and 0 on flat
+      paper or flat ink.
+    - ``"horizontal"``: the transpose, bottom row minus top row: positive along the
+      top side of a horizontal stroke, negative along its bottom side.
+
+    Stack them for :func:`conv2d` with ``np.stack(list(k.values()), -1)[:, :, None, :]``.
+    """
+    vertical = np.array([[-1.0, 0.0, 1.0]] * 3)
+    return {"vertical": vertical, "horizontal": vertical.T.copy()}
+
+
+def compose_conv2d(kernel1, bias1, kernel2, bias2) -> tuple[np.ndarray, np.ndarray]:
+    """The one convolution that equals two stacked linear ones (VALID padding, stride 1).
+
+    ``conv2d(conv2d(x, kernel1, bias1), kernel2, bias2) == conv2d(x, K, b)`` for every
+    input ``x``, where ``kernel1`` is ``(h1, w1, C_in, C_mid)``, ``kernel2`` is
+    ``(h2, w2, C_mid, C_out)`` and the biases are ``(C_mid,)``, ``(C_out,)`` or None.
+    The combined kernel ``K`` is ``(h1 + h2 - 1, w1 + w2 - 1, C_in, C_out)``: output
+    pixel (r, c) of the second layer sees the input pixels ``r .. r + h1 + h2 - 2``,
+    and ``K[a, b] = sum over (i, j) of kernel1[a - i, b - j] @ kernel2[i, j]`` (a full
+    2-D convolution of the two kernels, summed over the middle channels). The first
+    bias passes through the second kernel: ``b = bias1 @ kernel2.sum((0, 1)) + bias2``.
+
+    With an activation such as ReLU between the two layers no such ``K`` exists; that
+    is the point of chapter 3.
+    """
+    k1 = _as_float(kernel1, "compose_conv2d", "kernel1")
+    k2 = _as_float(kernel2, "compose_conv2d", "kernel2")
+    if k1.ndim != 4 or k2.ndim != 4:
+        raise ValueError(
+            "compose_conv2d: kernels must have shape (kh, kw, C_in, C_out); "
+            f"got kernel1 {k1.shape} and kernel2 {k2.shape}"
+        )
+    if k1.shape[3] != k2.shape[2]:
+        raise ValueError(
+            f"compose_conv2d: kernel1 makes {k1.shape[3]} channels (shape {k1.shape}) but kernel2 "
+            f"expects {k2.shape[2]} (shape {k2.shape})"
+        )
+    (h1, w1, c_in, c_mid), (h2, w2, _, c_out) = k1.shape, k2.shape
+    b1 = np.zeros(c_mid) if bias1 is None else _as_float(bias1, "compose_conv2d", "bias1")
+    b2 = np.zeros(c_out) if bias2 is None else _as_float(bias2, "compose_conv2d", "bias2")
+    if b1.shape != (c_mid,) or b2.shape != (c_out,):
+        raise ValueError(
+            f"compose_conv2d: bias1 must have shape ({c_mid},) and bias2 ({c_out},); "
+            f"got {b1.shape} and {b2.shape}"
+        )
+    combined = np.zeros((h1 + h2 - 1, w1 + w2 - 1, c_in, c_out))
+    for i in range(h2):
+        for j in range(w2):
+            combined[i : i + h1, j : j + w1] += np.einsum("abcm,mo->abco", k1, k2[i, j])
+    return combined, b1 @ k2.sum(axis=(0, 1)) + b2

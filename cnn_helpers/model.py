@@ -174,3 +174,68 @@ def forward_macs(model: keras.Sequential, input_shape: tuple[int, ...] = INPUT_S
         elif kind == "Dense":
             rows.append((layer.name, layer.input.shape[-1] * layer.units))
     return rows
+
+
+# ---------------------------------------------------------------- looking inside (chapters 4-6)
+def layer_outputs(model: keras.Sequential, x, batch_size: int = 256) -> dict:
+    """Every layer's output for the images ``x``, by layer name, as NumPy arrays.
+
+    The images go through ``model.layers`` one at a time, in order (a Sequential
+    model), so a chapter can look at the real feature maps at every stage of a
+    trained network. ``x`` is a batch ``(N, H, W, C)`` or one image ``(H, W, C)``;
+    one image gives arrays without the batch axis. The batch is processed
+    ``batch_size`` images at a time to keep memory small. Nothing is trained.
+    """
+    import numpy as np
+
+    arr = np.asarray(x, dtype="float32")
+    expected = tuple(model.input_shape[1:])
+    single = arr.ndim == len(expected)
+    if single:
+        arr = arr[np.newaxis]
+    if arr.shape[1:] != expected:
+        raise ValueError(f"layer_outputs: the model expects images of shape {expected}; got {np.shape(x)}")
+    chunks: dict[str, list] = {layer.name: [] for layer in model.layers}
+    for start in range(0, len(arr), batch_size):
+        h = arr[start : start + batch_size]
+        for layer in model.layers:
+            h = layer(h)
+            chunks[layer.name].append(keras.ops.convert_to_numpy(h))
+    outputs = {name: np.concatenate(parts) for name, parts in chunks.items()}
+    return {name: out[0] for name, out in outputs.items()} if single else outputs
+
+
+def format_table(rows, headers) -> str:
+    """A plain-text table with aligned columns, for printing in a chapter.
+
+    ``rows`` is a list of sequences, one value per column. Integers are written
+    with thousands separators (``36,928``) and right-aligned, as are floats;
+    everything else is written with ``str`` and left-aligned. The header is
+    underlined with dashes. Plain text (no colour codes, no box drawing) reads
+    the same in a terminal, a notebook and the built book.
+    """
+    headers = [str(h) for h in headers]
+    rows = [list(r) for r in rows]
+    for r in rows:
+        if len(r) != len(headers):
+            raise ValueError(f"format_table: every row needs {len(headers)} values (one per header); got {r!r}")
+
+    import numbers
+
+    def is_number(v) -> bool:
+        return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+    def text(v) -> str:
+        return f"{int(v):,}" if isinstance(v, numbers.Integral) and not isinstance(v, bool) else str(v)
+
+    cells = [[text(v) for v in r] for r in rows]
+    right = [bool(rows) and all(is_number(r[k]) for r in rows) for k in range(len(headers))]
+    widths = [max([len(headers[k])] + [len(c[k]) for c in cells]) for k in range(len(headers))]
+
+    def line(values) -> str:
+        parts = [v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)]
+        return "  ".join(parts).rstrip()
+
+    out = [line(headers), "  ".join("-" * w for w in widths)]
+    out += [line(c) for c in cells]
+    return "\n".join(out)

@@ -47,14 +47,20 @@ bench: $(STAMP)
 clean:
 	rm -rf _build
 
-# Browser tests need Debian's Chromium; install it when missing and we can (root + apt-get).
+# Browser tests need Debian's Chromium (and a CJK font, so that the screenshots show the
+# seed's Chinese terms instead of empty boxes); building the book needs npm once (MathJax).
+# Install what is missing when we can (root + apt-get).
 CHROMIUM := /usr/bin/chromium
 browser-deps:
-	@if [ ! -x $(CHROMIUM) ]; then \
+	@missing=""; \
+	[ -x $(CHROMIUM) ] || missing="$$missing chromium"; \
+	{ command -v fc-list >/dev/null && [ -n "$$(fc-list :lang=zh family)" ]; } || missing="$$missing fonts-wqy-microhei"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "Installing Debian's chromium for the browser tests"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    echo "Installing for the browser tests and the book build:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "Chromium is missing: install it with 'sudo apt-get install chromium' (the browser tests will fail without it)"; \
+	    echo "Missing:$$missing. Install with 'sudo apt-get install$$missing' (the browser tests fail without chromium, the build without npm)"; \
 	  fi; \
 	fi

@@ -193,7 +193,10 @@ def read_model_js(text: str) -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
     spec = _read_js_assignment(text, JS_MODEL_VAR)
     if spec.get("format") != FORMAT:
         raise ValueError(f"unknown model format {spec.get('format')!r}, expected {FORMAT!r}")
-    raw = _unshuffle(zlib.decompress(base64.b64decode(spec["data"])))
+    try:
+        raw = _unshuffle(zlib.decompress(base64.b64decode(spec["data"], validate=True)))
+    except (zlib.error, ValueError) as exc:
+        raise ValueError(f"model data is damaged: {exc}") from exc
     if len(raw) != 4 * spec["n_values"] or _sha256(raw) != spec["sha256_values"]:
         raise ValueError("model data is damaged: size or checksum does not match")
     values = np.frombuffer(raw, "<f4")
@@ -265,19 +268,13 @@ def _round_half_up(v):
     return np.floor(np.asarray(v, dtype=np.float64) + 0.5)
 
 
-def preprocess_drawing(grey: np.ndarray) -> np.ndarray | None:
-    """A drawing as a 28x28 uint8 MNIST digit, or None when there is no ink.
+def fit_drawing(grey: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """Steps 1-3 of :func:`preprocess_drawing`: the scaled ink and where its top-left corner goes.
 
-    ``grey`` is a 2-D array of ink amounts in [0, 1] (0 = paper), any size.
-    Steps (the page's ``CNN.preprocess`` does the same):
-
-    1. the bounding box of the ink (every pixel > 0);
-    2. scale it so the longer side is 20 pixels, keeping the aspect ratio
-       (sides rounded half up, at least 1), by area averaging;
-    3. place it in a 28x28 image so that its centre of mass, in (row, column)
-       pixel indices, is as close to (14, 14) as a whole-pixel shift allows
-       (ink shifted past the border is dropped);
-    4. grey levels ``floor(255 * v + 0.5)`` as uint8.
+    Returns ``(patch, (top, left))`` -- ``patch`` is the ink's bounding box scaled
+    to fit 20x20 (floats in [0, 1]), to be placed at row ``top``, column ``left``
+    of the 28x28 image (either may be negative or push the patch past the
+    border: that ink is dropped) -- or None when there is no ink.
     """
     g = np.asarray(grey, dtype=np.float64)
     if g.ndim != 2:
@@ -296,10 +293,34 @@ def preprocess_drawing(grey: np.ndarray) -> np.ndarray | None:
     total = patch.sum()
     cy = (patch.sum(axis=1) * np.arange(th)).sum() / total
     cx = (patch.sum(axis=0) * np.arange(tw)).sum() / total
-    top, left = int(_round_half_up(CENTRE - cy)), int(_round_half_up(CENTRE - cx))
+    return patch, (int(_round_half_up(CENTRE - cy)), int(_round_half_up(CENTRE - cx)))
+
+
+def preprocess_drawing(grey: np.ndarray) -> np.ndarray | None:
+    """A drawing as a 28x28 uint8 MNIST digit, or None when there is no ink.
+
+    ``grey`` is a 2-D array of ink amounts in [0, 1] (0 = paper), any size.
+    Steps (the page's ``CNN.preprocess`` does the same):
+
+    1. the bounding box of the ink (every pixel > 0);
+    2. scale it so the longer side is 20 pixels, keeping the aspect ratio
+       (sides rounded half up, at least 1), by area averaging;
+    3. place it in a 28x28 image so that its centre of mass, in (row, column)
+       pixel indices, is as close to (14, 14) as a whole-pixel shift allows
+       (ink shifted past the border is dropped);
+    4. grey levels ``floor(255 * v + 0.5)`` as uint8.
+
+    A real MNIST digit enlarged 10 times comes back unchanged (tests/test_web.py).
+    """
+    fitted = fit_drawing(grey)
+    if fitted is None:
+        return None
+    patch, (top, left) = fitted
+    th, tw = patch.shape
     out = np.zeros((SIDE, SIDE))
     ys, xs = slice(max(top, 0), min(top + th, SIDE)), slice(max(left, 0), min(left + tw, SIDE))
-    out[ys, xs] = patch[ys.start - top : ys.stop - top, xs.start - left : xs.stop - left]
+    if ys.start < ys.stop and xs.start < xs.stop:
+        out[ys, xs] = patch[ys.start - top : ys.stop - top, xs.start - left : xs.stop - left]
     return np.clip(_round_half_up(out * 255.0), 0, 255).astype(np.uint8)
 
 
@@ -355,19 +376,25 @@ def set_page_model(result) -> Path:
     return path
 
 
-def page_model(verbose: bool = True):
-    """The trained model the page shows: the recipe recorded by :func:`set_page_model`, else the seed recipe."""
-    from .train import SEED_RECIPE, Recipe, trained_model
+def page_recipe():
+    """The recipe of the model the page shows: the one recorded by :func:`set_page_model`, else the seed recipe."""
+    from .train import SEED_RECIPE, Recipe
 
-    recipe = SEED_RECIPE
     path = page_model_file()
-    if path.exists():
-        try:
-            recipe = Recipe(**json.loads(path.read_text(encoding="utf-8"))["recipe"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            print(f"{path} cannot be used ({exc}); the page shows the seed model.")
-            recipe = SEED_RECIPE
-    return trained_model(recipe, verbose=verbose)
+    if not path.exists():
+        return SEED_RECIPE
+    try:
+        return Recipe(**json.loads(path.read_text(encoding="utf-8"))["recipe"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"{path} cannot be used ({exc}); the page shows the seed model.")
+        return SEED_RECIPE
+
+
+def page_model(verbose: bool = True):
+    """The trained model the page shows (:func:`page_recipe`), from the training cache (trained if missing)."""
+    from .train import trained_model
+
+    return trained_model(page_recipe(), verbose=verbose)
 
 
 def write_page_assets(out_dir: Path, result=None, verbose: bool = True) -> dict:

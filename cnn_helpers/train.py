@@ -78,9 +78,11 @@ SEED_RECIPE = Recipe()
 
 #: The book's claim for the seed recipe, asserted in the training chapter for seed 0
 #: and in the "How sure are we" chapter for every seed it measures. The seed
-#: tutorial reported 0.9913 from one run; the claim is the round number every
-#: measured run clears (chapter 8 shows the spread).
-CLAIMED_TEST_ACCURACY = 0.99
+#: tutorial reported 0.9913 from one run, but "at least 0.99" does not hold for
+#: every seed (chapter 8 measures one below it). The claim is a round number far
+#: enough below the runs' mean (several standard deviations) that only a real
+#: regression, not an unlucky seed, can break it.
+CLAIMED_TEST_ACCURACY = 0.985
 
 #: What the seed tutorial printed after its one training run.
 SEED_REPORTED_ACCURACY = 0.9913

@@ -278,9 +278,9 @@ def plot_network_map(rows: list[dict], input_shape: tuple[int, ...], title: str 
     boxes = [{"type": "Input", "label": "Input", "shape": (None, *input_shape), "params": 0}] + [
         {"type": r["type"], "label": r["type"], "shape": r["output_shape"], "params": r["params"]} for r in rows
     ]
-    fig, ax = plt.subplots(figsize=(1.55 * len(boxes) + 0.4, 3.3))
+    fig, ax = plt.subplots(figsize=(1.55 * len(boxes) + 0.4, 2.4))
     ax.set_xlim(-0.6, len(boxes) - 0.4)
-    ax.set_ylim(-1.5, 1.35)
+    ax.set_ylim(-1.45, 0.6)
     ax.axis("off")
     for k, box in enumerate(boxes):
         ax.add_patch(matplotlib.patches.FancyBboxPatch((k - 0.42, -0.45), 0.84, 0.9, boxstyle="round,pad=0.03",

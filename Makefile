@@ -30,7 +30,7 @@ book: $(STAMP)
 	$(BIN)/python -m cnn_helpers.build
 
 test: $(STAMP) browser-deps
-	$(BIN)/python -m pytest tests chapters --nbval --nbval-sanitize-with tests/sanitize.cfg --nbval-current-env -p no:randomly --durations=0 -rfE
+	$(BIN)/python -m pytest tests chapters --nbval --nbval-sanitize-with tests/sanitize.cfg --nbval-current-env --durations=0 -rfE
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow and not browser" -rfE

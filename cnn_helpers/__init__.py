@@ -14,6 +14,7 @@ Modules, one concept each:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -37,18 +38,34 @@ def import_tensorflow_quietly():
 
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
+    with stderr_silenced():
+        import tensorflow as tf
+        import keras  # noqa: F401  (Keras 3 registers its TensorFlow backend here)
+    return tf
+
+
+@contextlib.contextmanager
+def stderr_silenced():
+    """Point file descriptor 2 at ``/dev/null`` for the length of a ``with`` block.
+
+    Works on what C libraries and child processes write, not only on Python's
+    ``sys.stderr``: Jupyter captures descriptor 2 into the notebook, so chatter
+    from TensorFlow's runtime or from a kernel started by papermill would
+    otherwise be stored as a stray stderr output.
+    """
+    import sys
+
     sys.stderr.flush()
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import tensorflow as tf
-        import keras  # noqa: F401  (Keras 3 registers its TensorFlow backend here)
+        yield
     finally:
+        sys.stderr.flush()
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
-    return tf
 
 
 def setup() -> None:

@@ -89,8 +89,13 @@ def run_with_parameters(path: str | Path, out_path: str | Path, **parameters) ->
 
     path, out_path = Path(path), Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    papermill.execute_notebook(
-        str(path), str(out_path), parameters=parameters, kernel_name="python3",
-        cwd=str(path.parent), progress_bar=False, log_output=False,
-    )
+    from . import stderr_silenced
+
+    # The kernel papermill starts writes start-up and shutdown chatter to the
+    # inherited stderr; a failing cell still raises with its traceback.
+    with stderr_silenced():
+        papermill.execute_notebook(
+            str(path), str(out_path), parameters=parameters, kernel_name="python3",
+            cwd=str(path.parent), progress_bar=False, log_output=False,
+        )
     return glued_values(out_path)

@@ -74,3 +74,10 @@ def test_exercise_solutions_are_hidden_and_executed(path):
     solutions = [c for c in nb["cells"] if c["cell_type"] == "code" and "hide-cell" in c.get("metadata", {}).get("tags", [])]
     assert solutions, f"{path.name}: no exercise solution cell tagged hide-cell"
     assert all(c.get("execution_count") for c in solutions)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_glued_numbers_are_plain_python_values(path):
+    """A NumPy scalar glues as 'np.float64(0.99)', which the prose's format specs cannot format."""
+    bad = {k: v for k, v in glued_values(path).items() if isinstance(v, str) and v.startswith("np.")}
+    assert not bad, f"{path.name}: glue plain int/float values (wrap NumPy scalars in float()/int()): {bad}"

@@ -11,8 +11,8 @@ Three steps, each of which must succeed (the exit status is non-zero otherwise):
    ``_config.yml`` points ``mathjax_path`` there. SVG output needs
    no web fonts, so math also renders from ``file://``.
 2. **The trained model for the "Draw a digit" page.** :mod:`cnn_helpers.web`
-   exports the page's model (the seed model unless the training chapter chose
-   another, see :func:`cnn_helpers.web.set_page_model`) and a few MNIST test
+   exports the page's model (the one whose recipe the training chapter
+   trains, see :func:`cnn_helpers.web.page_recipe`) and a few MNIST test
    digits to ``_assets/draw/generated/`` (git-ignored). The model comes from the
    training cache; it is trained (about a minute) only if it is not cached.
 3. ``jupyter-book build . -W --keep-going --all``: warnings are errors, every

@@ -20,15 +20,17 @@ module is the Python side of that page:
   in a 28x28 image so that its centre of mass falls on pixel (14, 14), and
   stored as uint8 grey levels (the network sees ``pixels / 255``, as in
   training). The page's JavaScript does the same, step by step.
-- :func:`set_page_model` records which trained model the page shows; the book
-  build (:mod:`cnn_helpers.build`) exports that model, or the seed model when
-  none was recorded.
+- :func:`page_model` is the trained model the page shows: the one whose recipe
+  the training chapter trains (read from the notebook's source, see
+  :func:`chapter_recipe`), so a reader who changes that chapter's recipe and
+  rebuilds the book sees their own network on the page.
 
 Nothing here imports TensorFlow: a model is read through ``layer.get_config()``
 and ``layer.get_weights()`` only.
 """
 from __future__ import annotations
 
+import ast
 import base64
 import dataclasses
 import json
@@ -355,38 +357,81 @@ def read_digits_js(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------- which model the page shows
-def page_model_file() -> Path:
-    from .data import cache_dir
-
-    return cache_dir() / "web" / "page_model.json"
+#: The chapter that trains the book's network; the page shows the model of its recipe.
+TRAINING_CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "07_training.ipynb"
 
 
-def set_page_model(result) -> Path:
-    """Make the book's "Draw a digit" page show this trained model at the next build.
+def _literal_assignments(tree: ast.AST, into: dict) -> None:
+    for node in getattr(tree, "body", []):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                into[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
 
-    ``result`` is a :class:`cnn_helpers.train.TrainResult` (from ``train``,
-    ``trained_model`` or ``trained_seed_model``). Only its recipe is recorded:
-    the build asks ``trained_model(recipe)`` for it, which loads it from the
-    training cache. The training chapter calls this, so a reader who changes
-    the recipe there and re-runs the chapter gets their own model on the page.
+
+def chapter_recipe(path: Path = TRAINING_CHAPTER):
+    """The training recipe a chapter notebook trains, read from its source (nothing is run).
+
+    The first ``Recipe(...)`` call in the notebook's code cells, its arguments
+    literal values or names assigned a literal value earlier (the papermill
+    ``parameters`` cell: ``epochs = 5`` ...). A notebook that calls
+    ``trained_seed_model()`` instead trains the seed recipe. Raises
+    ``ValueError`` when the recipe cannot be read without running code.
     """
-    path = page_model_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"recipe": dataclasses.asdict(result.recipe)}, indent=1), encoding="utf-8")
-    return path
-
-
-def page_recipe():
-    """The recipe of the model the page shows: the one recorded by :func:`set_page_model`, else the seed recipe."""
     from .train import SEED_RECIPE, Recipe
 
-    path = page_model_file()
-    if not path.exists():
-        return SEED_RECIPE
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    names: dict[str, Any] = {}
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = "".join(cell.get("source", []))
+        try:
+            tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if func == "trained_seed_model":
+                return SEED_RECIPE
+            if func != "Recipe":
+                continue
+            fields = [f.name for f in dataclasses.fields(Recipe)]
+            args = dict(zip(fields, node.args))
+            args.update({k.arg: k.value for k in node.keywords if k.arg})
+            values = {}
+            for name, value in args.items():
+                if isinstance(value, ast.Name) and value.id in names:
+                    values[name] = names[value.id]
+                else:
+                    try:
+                        values[name] = ast.literal_eval(value)
+                    except ValueError:
+                        raise ValueError(
+                            f"{Path(path).name}: Recipe argument {name}={ast.unparse(value)} is not a literal value "
+                            "or a name assigned one earlier"
+                        ) from None
+            return Recipe(**values)
+        _literal_assignments(tree, names)
+    raise ValueError(f"{Path(path).name} calls neither Recipe(...) nor trained_seed_model()")
+
+
+def page_recipe(path: Path = TRAINING_CHAPTER):
+    """The recipe of the model the page shows: the training chapter's (:func:`chapter_recipe`).
+
+    So a reader who changes the recipe in the training chapter and rebuilds the
+    book gets their own model on the page. Falls back to the seed recipe, saying
+    why, when the chapter is missing or its recipe cannot be read.
+    """
+    from .train import SEED_RECIPE
+
     try:
-        return Recipe(**json.loads(path.read_text(encoding="utf-8"))["recipe"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        print(f"{path} cannot be used ({exc}); the page shows the seed model.")
+        return chapter_recipe(path)
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"The draw page shows the seed recipe: the training chapter's recipe cannot be read ({exc}).")
         return SEED_RECIPE
 
 

@@ -725,8 +725,20 @@ def test_draw_page_from_disk(open_context, built_book, keras_model):
     REPORT["draw_page_from_file_url"] = "ok"
 
 
-def test_no_request_left_the_machine():
-    """The whole session's request log: everything came from the local server (or the disk)."""
-    assert Recorder.all_requests, "no request was recorded: did the page tests run?"
+def test_no_request_left_the_machine(server, open_context):
+    """The whole session's request log: everything came from the local server (or the disk).
+
+    Every page test already fails on a request to another host; this one also
+    loads the root page and the draw page itself, so it holds whatever order
+    the tests ran in.
+    """
+    ctx, rec = open_context()
+    for docname in (TOC[0], DRAW_PAGE):
+        page = ctx.new_page()
+        page.goto(page_url(server, docname), wait_until="load")
+        page.wait_for_load_state("networkidle")
+        wait_for_math(page)
+        page.close()
+    assert rec.requests, "no request was recorded"
     external = sorted({u for u in Recorder.all_requests if not _is_local(u)})
     assert not external, f"requests to other hosts: {external}"

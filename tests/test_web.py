@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,16 +213,39 @@ def test_sample_digits_round_trip(mnist):
         web.export_digits(images.astype(float), labels, indices)
 
 
-def test_set_page_model_records_the_recipe(tmp_path, monkeypatch):
+def _notebook(tmp_path, *cells) -> Path:
+    nb = {"cells": [{"cell_type": kind, "metadata": {"tags": tags}, "source": src} for kind, tags, src in cells],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "training.ipynb"
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_the_page_shows_the_training_chapters_recipe():
+    from cnn_helpers.train import SEED_RECIPE
+
+    assert web.TRAINING_CHAPTER.exists(), "the training chapter moved: update cnn_helpers.web.TRAINING_CHAPTER"
+    assert web.chapter_recipe() == SEED_RECIPE, "the committed training chapter trains the seed recipe"
+
+
+def test_a_changed_recipe_is_read_from_the_notebook(tmp_path):
     from cnn_helpers.train import SEED_RECIPE, Recipe
 
-    monkeypatch.setenv("CNN_BOOK_CACHE", str(tmp_path))
-    assert web.page_recipe() == SEED_RECIPE, "no choice recorded: the seed recipe"
-    mine = Recipe(epochs=3, batch_size=128, seed=7)
-    path = web.set_page_model(types.SimpleNamespace(recipe=mine))
-    assert path.parent.parent == tmp_path and web.page_recipe() == mine
-    path.write_text("{not json")
-    assert web.page_recipe() == SEED_RECIPE, "a damaged record falls back to the seed recipe"
+    path = _notebook(
+        tmp_path,
+        ("code", [], "import cnn_helpers\n%matplotlib inline"),
+        ("code", ["parameters"], "epochs = 3\nbatch_size = 128\nseed = 7"),
+        ("markdown", [], "Recipe(epochs=99) in prose does not count"),
+        ("code", [], 'recipe = Recipe(optimizer="adam", loss="categorical_crossentropy", epochs=epochs, batch_size=batch_size, seed=seed)\nresult = trained_model(recipe)'),
+    )
+    assert web.chapter_recipe(path) == Recipe(optimizer="adam", epochs=3, batch_size=128, seed=7)
+    seed_only = _notebook(tmp_path, ("code", [], "result = trained_seed_model()"))
+    assert web.chapter_recipe(seed_only) == SEED_RECIPE
+    unreadable = _notebook(tmp_path, ("code", [], "recipe = Recipe(epochs=int(input()))"))
+    with pytest.raises(ValueError, match="not a literal"):
+        web.chapter_recipe(unreadable)
+    assert web.page_recipe(unreadable) == SEED_RECIPE, "an unreadable recipe falls back to the seed"
+    assert web.page_recipe(tmp_path / "missing.ipynb") == SEED_RECIPE
 
 
 # ---------------------------------------------------------------- the build's helpers

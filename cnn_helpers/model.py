@@ -136,8 +136,9 @@ def derived_table(model: keras.Sequential, input_shape: tuple[int, ...] = INPUT_
 def seed_summary() -> list[dict]:
     """The rows of the seed's printed Keras 2 summary (both parts), parsed from its text.
 
-    The text is kept verbatim in ``seed_summary.txt``; note that Keras 2 cut the
-    type column at 13 characters (``MaxPooling2`` for ``MaxPooling2D``).
+    The text is kept verbatim in ``seed_summary.txt``; note that Keras 2 printed
+    the first column ("name (type)") at a fixed width, which cut
+    ``max_pooling2d_1 (MaxPooling2D)`` to ``max_pooling2d_1 (MaxPooling2``.
     """
     pattern = re.compile(r"^(\w+) \((\w+)\)?\s+\(None((?:, \d+)+)\)\s+(\d+)\s*$")
     rows = []

@@ -290,6 +290,14 @@ def _report(request):
     yield
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _module_clock():
+    """How long this module takes, build included: the time the browser tests add to `make test`."""
+    start = time.perf_counter()
+    yield
+    REPORT["browser_tests_seconds_incl_build"] = round(time.perf_counter() - start, 1)
+
+
 def page_url(server: str, docname: str) -> str:
     return urljoin(server, docname + ".html")
 

@@ -59,7 +59,8 @@ browser-deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "Installing for the browser tests and the book build:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+	      || echo "Could not install$$missing: the browser tests say what is missing when they fail"; \
 	  else \
 	    echo "Missing:$$missing. Install with 'sudo apt-get install$$missing' (the browser tests fail without chromium, the build without npm)"; \
 	  fi; \

@@ -32,7 +32,7 @@ def test_layer_outputs_of_one_image_drop_the_batch_axis(seed_model):
     x = np.random.default_rng(1).random((28, 28, 1), dtype=np.float32)
     one = m.layer_outputs(seed_model, x)
     batch = m.layer_outputs(seed_model, x[None])
-    assert one["conv2d"].shape == (26, 26, 32)
+    assert next(iter(one.values())).shape == (26, 26, 32)  # the first convolution's maps
     for name in one:
         np.testing.assert_array_equal(one[name], batch[name][0])
 

@@ -58,18 +58,26 @@ def dense_params(inputs: int, units: int, bias: bool = True) -> int:
 
 
 # ---------------------------------------------------------------- the model
+#: The names Keras 3 gives the seed's layers in a fresh session. They are set
+#: explicitly, because Keras numbers automatic names with a per-process counter:
+#: a model built after others would get ``conv2d_3``, and chapters that look a
+#: layer up by name would then break.
+SEED_LAYER_NAMES = ("conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "conv2d_2", "flatten", "dense", "dense_1")
+
+
 def seed_layers() -> list[keras.layers.Layer]:
     """The seed's layers in order, without the input (used to build fresh copies)."""
     layers = keras.layers
+    n = iter(SEED_LAYER_NAMES)
     return [
-        layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.Flatten(),
-        layers.Dense(64, activation="relu"),
-        layers.Dense(NUM_CLASSES, activation="softmax"),
+        layers.Conv2D(32, (3, 3), activation="relu", name=next(n)),
+        layers.MaxPooling2D((2, 2), name=next(n)),
+        layers.Conv2D(64, (3, 3), activation="relu", name=next(n)),
+        layers.MaxPooling2D((2, 2), name=next(n)),
+        layers.Conv2D(64, (3, 3), activation="relu", name=next(n)),
+        layers.Flatten(name=next(n)),
+        layers.Dense(64, activation="relu", name=next(n)),
+        layers.Dense(NUM_CLASSES, activation="softmax", name=next(n)),
     ]
 
 

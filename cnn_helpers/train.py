@@ -43,7 +43,7 @@ from .model import build_seed_model
 tf = import_tensorflow_quietly()
 import keras  # noqa: E402
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: the seed model's layers have fixed names
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 
 

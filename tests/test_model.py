@@ -120,3 +120,10 @@ def test_derived_table_names_layers_it_cannot_derive():
     model = keras.Sequential([keras.Input(shape=(8, 8, 1)), keras.layers.Dropout(0.5)])
     with pytest.raises(ValueError, match="does not know the formulas for a Dropout layer"):
         m.derived_table(model, (8, 8, 1))
+
+
+def test_layer_names_do_not_depend_on_what_was_built_before():
+    keras.layers.Conv2D(4, 3)  # bumps Keras's automatic name counter
+    first = [layer.name for layer in m.build_seed_model(compile=False).layers]
+    second = [layer.name for layer in m.build_seed_model(compile=False).layers]
+    assert first == second == list(m.SEED_LAYER_NAMES)

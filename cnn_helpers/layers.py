@@ -339,3 +339,26 @@ def compose_conv2d(kernel1, bias1, kernel2, bias2) -> tuple[np.ndarray, np.ndarr
         for j in range(w2):
             combined[i : i + h1, j : j + w1] += np.einsum("abcm,mo->abco", k1, k2[i, j])
     return combined, b1 @ k2.sum(axis=(0, 1)) + b2
+
+
+# ---------------------------------------------------------------- the digits' margin (chapters 1-2)
+def border_ink(images, width: int = 1) -> np.ndarray:
+    """Which images have ink (a non-zero pixel) in the outer ring ``width`` pixels wide.
+
+    ``images`` is one image ``(H, W)`` or a stack ``(N, H, W)`` (a trailing channel axis,
+    ``(N, H, W, C)``, is allowed too). Returns a bool array ``(N,)``, or a bool for one
+    image. MNIST centres each digit by its centre of mass, so most digits leave a blank
+    margin, but not all: some touch the outermost row or column.
+    """
+    x = np.asarray(images)
+    if x.ndim == 4:
+        x = (x != 0).any(axis=-1)  # a pixel is inked if any of its channels is
+    if x.ndim not in (2, 3):
+        raise ValueError(f"border_ink: images must be (H, W), (N, H, W) or (N, H, W, C); got shape {x.shape}")
+    if not isinstance(width, (int, np.integer)) or width < 1 or 2 * width > min(x.shape[-2:]):
+        raise ValueError(f"border_ink: width must be a positive int at most half the image side; got {width!r}")
+    ink = x != 0
+    inner = np.zeros(ink.shape[-2:], dtype=bool)
+    inner[width:-width, width:-width] = True
+    touched = (ink & ~inner).any(axis=(-2, -1))
+    return bool(touched) if x.ndim == 2 else touched

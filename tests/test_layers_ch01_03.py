@@ -85,3 +85,34 @@ def test_compose_conv2d_refuses_kernels_that_do_not_chain():
         L.compose_conv2d(np.ones((3, 3)), None, np.ones((3, 3, 1, 1)), None)
     with pytest.raises(ValueError, match="bias1 must have shape \\(4,\\)"):
         L.compose_conv2d(np.ones((3, 3, 1, 4)), np.ones(3), np.ones((3, 3, 4, 1)), None)
+
+
+def test_border_ink_finds_ink_in_the_outer_ring_only():
+    images = np.zeros((5, 28, 28), dtype=np.uint8)
+    images[1, 0, 13] = 7      # top row
+    images[2, 14, 27] = 255   # right column
+    images[3, 1, 1] = 255     # just inside the ring
+    images[4, 4:24, 4:24] = 1  # a centred 20 x 20 block
+    np.testing.assert_array_equal(L.border_ink(images), [False, True, True, False, False])
+    np.testing.assert_array_equal(L.border_ink(images, width=2), [False, True, True, True, False])
+    np.testing.assert_array_equal(L.border_ink(images[..., None] / 255.0), L.border_ink(images))
+    assert L.border_ink(images[1]) is True and L.border_ink(images[0]) is False
+
+
+def test_border_ink_agrees_with_a_direct_count_on_random_images():
+    rng = np.random.default_rng(0)
+    images = (rng.random((200, 10, 12)) < 0.02).astype(np.uint8)
+    ring = np.ones((10, 12), dtype=bool)
+    ring[1:-1, 1:-1] = False
+    np.testing.assert_array_equal(L.border_ink(images), images[:, ring].any(axis=1))
+
+
+@pytest.mark.parametrize("width", [0, -1, 6, 1.5])
+def test_border_ink_refuses_bad_widths(width):
+    with pytest.raises(ValueError, match="border_ink"):
+        L.border_ink(np.zeros((2, 10, 12)), width=width)
+
+
+def test_border_ink_refuses_bad_shapes():
+    with pytest.raises(ValueError, match="border_ink"):
+        L.border_ink(np.zeros(5))

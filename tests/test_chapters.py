@@ -81,3 +81,12 @@ def test_glued_numbers_are_plain_python_values(path):
     """A NumPy scalar glues as 'np.float64(0.99)', which the prose's format specs cannot format."""
     bad = {k: v for k, v in glued_values(path).items() if isinstance(v, str) and v.startswith("np.")}
     assert not bad, f"{path.name}: glue plain int/float values (wrap NumPy scalars in float()/int()): {bad}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "chapters").glob("*.md")), ids=lambda p: p.name)
+def test_markdown_chapters_follow_the_skeleton_too(path):
+    found = [line[3:].strip() for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("## ")]
+    positions = [found.index(name) for name in SKELETON if name in found]
+    missing = [name for name in SKELETON if name not in found]
+    assert not missing, f"{path.name} has no '## ' heading for {missing} (found: {found})"
+    assert positions == sorted(positions), f"{path.name}: skeleton headings out of order: {found}"

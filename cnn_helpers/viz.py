@@ -146,28 +146,36 @@ def show_feature_maps(
     if maps.ndim != 3:
         raise ValueError(f"expected feature maps of shape (H, W, C), got {maps.shape}")
     count = maps.shape[-1] if max_maps is None else min(max_maps, maps.shape[-1])
-    ncols = min(ncols, count)
-    nrows = int(np.ceil(count / ncols))
     if signed is None:
         signed = bool((maps < 0).any())
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols + 1.2, cell * nrows + 0.7), squeeze=False)
     if signed:
         lim = float(np.abs(maps[..., :count]).max()) or 1.0
         kwargs = {"cmap": SIGNED_CMAP, "norm": TwoSlopeNorm(0, -lim, lim)}
     else:
         kwargs = {"cmap": ACTIVATION_CMAP, "vmin": 0, "vmax": float(maps[..., :count].max()) or 1.0}
+    fig, axes = _channel_grid(maps[..., :count], "ch", ncols, cell, kwargs, "activation", title)
+    return fig
+
+
+def _channel_grid(stack: np.ndarray, name: str, ncols: int, cell: float, imshow_kwargs: dict,
+                  colorbar_label: str, title: str) -> tuple[plt.Figure, np.ndarray]:
+    """Draw ``stack[..., c]`` for every channel c in a grid of small panels with one shared colour bar."""
+    count = stack.shape[-1]
+    ncols = min(ncols, count)
+    nrows = int(np.ceil(count / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols + 1.2, cell * nrows + 0.7), squeeze=False)
     im = None
-    for k, ax in enumerate(axes.flat):
+    for c, ax in enumerate(axes.flat):
         _no_ticks(ax)
-        if k >= count:
+        if c >= count:
             ax.axis("off")
             continue
-        im = ax.imshow(maps[..., k], **kwargs)
-        ax.set_title(f"ch {k}", fontsize=8)
-    fig.colorbar(im, ax=axes, shrink=0.8, label="activation")
+        im = ax.imshow(stack[..., c], **imshow_kwargs)
+        ax.set_title(f"{name} {c}", fontsize=8)
+    fig.colorbar(im, ax=axes, shrink=0.8, label=colorbar_label)
     if title:
         fig.suptitle(title)
-    return fig
+    return fig, axes
 
 
 def show_kernels(kernels: np.ndarray, title: str = "", ncols: int = 8, annotate: bool = False) -> plt.Figure:
@@ -181,26 +189,13 @@ def show_kernels(kernels: np.ndarray, title: str = "", ncols: int = 8, annotate:
         k = k[..., None]
     if k.ndim != 3:
         raise ValueError(f"expected kernels of shape (kh, kw, C) or (kh, kw, 1, C), got {np.asarray(kernels).shape}")
-    count = k.shape[-1]
-    ncols = min(ncols, count)
-    nrows = int(np.ceil(count / ncols))
-    cell = 1.5 if annotate else 1.1
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols + 1.2, cell * nrows + 0.7), squeeze=False)
     lim = float(np.abs(k).max()) or 1.0
-    im = None
-    for c, ax in enumerate(axes.flat):
-        _no_ticks(ax)
-        if c >= count:
-            ax.axis("off")
-            continue
-        im = ax.imshow(k[..., c], cmap=SIGNED_CMAP, norm=TwoSlopeNorm(0, -lim, lim))
-        if annotate:
+    kwargs = {"cmap": SIGNED_CMAP, "norm": TwoSlopeNorm(0, -lim, lim)}
+    fig, axes = _channel_grid(k, "kernel", ncols, 1.5 if annotate else 1.1, kwargs, "weight", title)
+    if annotate:
+        for c, ax in zip(range(k.shape[-1]), axes.flat):
             for (i, j), v in np.ndenumerate(k[..., c]):
                 ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=8)
-        ax.set_title(f"kernel {c}", fontsize=8)
-    fig.colorbar(im, ax=axes, shrink=0.8, label="weight")
-    if title:
-        fig.suptitle(title)
     return fig
 
 

@@ -578,13 +578,24 @@ def _pad_box(page):
 
 
 def _mouse_stroke(page, points):
+    page.locator("#cnn-pad").scroll_into_view_if_needed()  # mouse events only reach what is on screen
     x0, y0, w, h = _pad_box(page)
     page.mouse.move(x0 + points[0][0] * w, y0 + points[0][1] * h)
     page.mouse.down()
     for px, py in points[1:]:
         page.mouse.move(x0 + px * w, y0 + py * h, steps=8)
     page.mouse.up()
-    page.wait_for_timeout(100)  # one animation frame or two
+    _after_next_update(page)
+
+
+def _after_next_update(page) -> None:
+    """Wait until the page has run the update a stroke scheduled.
+
+    The page redraws in a requestAnimationFrame callback; resolving after two
+    more frames means that callback has run, however slow the machine is (a
+    fixed sleep raced with it on a loaded CPU).
+    """
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 def _state(page) -> dict:
@@ -658,7 +669,7 @@ def test_draw_page_touch_stroke(server, open_context):
         kind = "touchStart" if i == 0 else "touchMove"
         cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x0 + px * w, "y": y0 + py * h}]})
     cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    page.wait_for_timeout(150)
+    _after_next_update(page)
     state = _state(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "10_draw__phone-touch.png"), full_page=True)

@@ -390,7 +390,7 @@ def test_page_in_browser(docname, server, open_context):
         problems += launch_button_problems(page, docname)
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{docname.replace('/', '__')}.png"), full_page=True)
+    _full_page_shot(page, str(SHOTS / f"{docname.replace('/', '__')}.png"))
     page.close()
     problems += rec.problems()
     REPORT.setdefault("pages_checked", []).append(docname)
@@ -588,6 +588,17 @@ def _mouse_stroke(page, points):
     _after_next_update(page)
 
 
+def _full_page_shot(page, path: str) -> None:
+    """A full-page screenshot taken from the top of the page.
+
+    Taken while scrolled down, the theme's sticky header and its "skip to main
+    content" link are painted in the middle of the stitched image.
+    """
+    page.evaluate("() => { window.scrollTo(0, 0); if (document.activeElement) document.activeElement.blur(); }")
+    _after_next_update(page)
+    page.screenshot(path=path, full_page=True)
+
+
 def _after_next_update(page) -> None:
     """Wait until the page has run the update a stroke scheduled.
 
@@ -635,7 +646,7 @@ def test_draw_page_mouse_stroke_updates_the_prediction(draw_page):
     assert abs(sum(one["bars"]) - 1) < 1e-6, f"the bars should be probabilities summing to 1: {one['bars']}"
     assert any(w not in ("", "0%", "0.00%") for w in one["widths"]), "the probability bars did not move"
     assert one["guess"] == "1", f"a vertical line should read as a 1, the page says {one['guess']}"
-    draw_page.screenshot(path=str(SHOTS / "10_draw__mouse-stroke.png"), full_page=True)
+    _full_page_shot(draw_page, str(SHOTS / "10_draw__mouse-stroke.png"))
 
     # The page's preprocessing is cnn_helpers.web.preprocess_drawing, to the grey level.
     from cnn_helpers import web
@@ -672,7 +683,7 @@ def test_draw_page_touch_stroke(server, open_context):
     _after_next_update(page)
     state = _state(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "10_draw__phone-touch.png"), full_page=True)
+    _full_page_shot(page, str(SHOTS / "10_draw__phone-touch.png"))
     assert state["guess"] != "", "a finger stroke produced no prediction"
     assert state["source"] == "drawing"
     assert not rec.problems(), rec.problems()
@@ -693,7 +704,7 @@ def test_draw_page_sample_buttons(draw_page, keras_model, built_book):
         assert int(state["guess"]) == int(ref[k].argmax()), f"test image {indices[k]}: page says {state['guess']}, Keras {ref[k].argmax()}"
         assert np.abs(np.array(state["bars"]) - ref[k]).max() <= PROB_TOL
     draw_page.locator("button.cnn-sample").nth(7).click()
-    draw_page.screenshot(path=str(SHOTS / "10_draw__sample-digit.png"), full_page=True)
+    _full_page_shot(draw_page, str(SHOTS / "10_draw__sample-digit.png"))
 
 
 def test_draw_page_links_to_the_chapters(draw_page, built_book):
@@ -739,7 +750,7 @@ def test_draw_page_from_disk(open_context, built_book, keras_model):
     page.click("#cnn-clear")
     _mouse_stroke(page, [(0.5, 0.15), (0.5, 0.85)])
     assert _state(page)["guess"] != ""
-    page.screenshot(path=str(SHOTS / "10_draw__file-url.png"), full_page=True)
+    _full_page_shot(page, str(SHOTS / "10_draw__file-url.png"))
     assert not rec.problems(), "draw page from disk:\n  " + "\n  ".join(rec.problems())
     REPORT["draw_page_from_file_url"] = "ok"
 

@@ -6,11 +6,17 @@ kernels that are fastest on this CPU, the Keras backend).
 
 Modules, one concept each:
 
-- ``data``   -- real MNIST (online or offline), its fingerprint, the seed's preprocessing
-- ``layers`` -- NumPy reference implementations of every layer the seed network uses
-- ``model``  -- the seed network, shape and parameter formulas, summary tables
-- ``train``  -- reproducible, fast training and a safe cache of trained models
-- ``viz``    -- the book's one figure style and shared plots
+- ``data``      -- real MNIST (online or offline), its fingerprint, the tutorial's preprocessing
+- ``layers``    -- NumPy reference implementations of every layer the tutorial's network uses
+- ``model``     -- the tutorial's network, shape and parameter formulas, summary tables
+- ``recipe``    -- what a training run is (no TensorFlow): the tutorial's recipe, the claim
+- ``train``     -- reproducible, fast training
+- ``cache``     -- the safe cache of trained models
+- ``notebooks`` -- numbers glued by an executed chapter, and running a chapter with parameters
+- ``viz``       -- the book's one figure style and shared plots
+
+The book's own tooling (building, the draw page's export, benchmarks) lives
+apart, in the ``book_tools`` package.
 """
 from __future__ import annotations
 

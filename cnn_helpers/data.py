@@ -239,7 +239,7 @@ def load_mnist(verbose: bool = False) -> MnistArrays:
 
 # ---------------------------------------------------------------- preprocessing
 def preprocess(images: np.ndarray, labels: np.ndarray, num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """The seed's preparation: ``(N, 28, 28)`` uint8 -> ``(N, 28, 28, 1)`` float32 in [0, 1],
+    """The tutorial's preparation: ``(N, 28, 28)`` uint8 -> ``(N, 28, 28, 1)`` float32 in [0, 1],
     and integer labels -> one-hot float32 ``(N, num_classes)``.
 
     Rejects anything else with a ``ValueError`` that says what was expected.

@@ -1,4 +1,4 @@
-"""NumPy reference implementations of every layer the seed network uses.
+"""NumPy reference implementations of every layer the tutorial's network uses.
 
 Why this module exists: a chapter can show what ``keras.layers.Conv2D`` or
 ``MaxPooling2D`` *computes* by doing the same arithmetic in a few lines of

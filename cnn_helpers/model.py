@@ -1,11 +1,11 @@
-"""The seed network, and the arithmetic behind its summary.
+"""The tutorial's network, and the arithmetic behind its summary.
 
-``build_seed_model()`` rebuilds the tutorial's network in Keras 3 style. The
+``build_tutorial_model()`` rebuilds the tutorial's network in Keras 3 style. The
 formulas below (output size, parameter counts) let a chapter derive every row
 of the summary by hand; ``layer_table`` reads the same rows off any Keras model
 and ``derived_table`` computes them from the layers' settings alone, so the two
-can be compared, and both can be set beside the seed's printed Keras 2 summary
-(``seed_summary``).
+can be compared, and both can be set beside the tutorial's printed Keras 2 summary
+(``tutorial_summary``).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import keras  # noqa: E402
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
-SEED_SUMMARY_FILE = Path(__file__).with_name("seed_summary.txt")
+TUTORIAL_SUMMARY_FILE = Path(__file__).with_name("tutorial_summary.txt")
 
 
 # ---------------------------------------------------------------- formulas
@@ -58,17 +58,17 @@ def dense_params(inputs: int, units: int, bias: bool = True) -> int:
 
 
 # ---------------------------------------------------------------- the model
-#: The names Keras 3 gives the seed's layers in a fresh session. They are set
+#: The names Keras 3 gives the tutorial's layers in a fresh session. They are set
 #: explicitly, because Keras numbers automatic names with a per-process counter:
 #: a model built after others would get ``conv2d_3``, and chapters that look a
 #: layer up by name would then break.
-SEED_LAYER_NAMES = ("conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "conv2d_2", "flatten", "dense", "dense_1")
+TUTORIAL_LAYER_NAMES = ("conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "conv2d_2", "flatten", "dense", "dense_1")
 
 
-def seed_layers() -> list[keras.layers.Layer]:
-    """The seed's layers in order, without the input (used to build fresh copies)."""
+def tutorial_layers() -> list[keras.layers.Layer]:
+    """The tutorial's layers in order, without the input (used to build fresh copies)."""
     layers = keras.layers
-    n = iter(SEED_LAYER_NAMES)
+    n = iter(TUTORIAL_LAYER_NAMES)
     return [
         layers.Conv2D(32, (3, 3), activation="relu", name=next(n)),
         layers.MaxPooling2D((2, 2), name=next(n)),
@@ -81,15 +81,15 @@ def seed_layers() -> list[keras.layers.Layer]:
     ]
 
 
-def build_seed_model(compile: bool = True, head: bool = True) -> keras.Sequential:
-    """The seed's network, with the input declared the Keras 3 way (``keras.Input``).
+def build_tutorial_model(compile: bool = True, head: bool = True) -> keras.Sequential:
+    """The tutorial's network, with the input declared the Keras 3 way (``keras.Input``).
 
-    ``head=False`` stops after the third convolution, as the seed's first summary
-    does. When ``compile`` is true the model gets the seed's settings: rmsprop,
+    ``head=False`` stops after the third convolution, as the tutorial's first summary
+    does. When ``compile`` is true the model gets the tutorial's settings: rmsprop,
     categorical cross-entropy, accuracy.
     """
-    layers = seed_layers() if head else seed_layers()[:5]
-    model = keras.Sequential([keras.Input(shape=INPUT_SHAPE), *layers], name="seed_cnn")
+    layers = tutorial_layers() if head else tutorial_layers()[:5]
+    model = keras.Sequential([keras.Input(shape=INPUT_SHAPE), *layers], name="tutorial_cnn")
     if compile:
         model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
@@ -112,7 +112,7 @@ def layer_table(model: keras.Model) -> list[dict]:
 def derived_table(model: keras.Sequential, input_shape: tuple[int, ...] = INPUT_SHAPE) -> list[dict]:
     """The same rows as :func:`layer_table`, computed from each layer's settings by formula.
 
-    Supports the layer types of the seed network (Conv2D, MaxPooling2D,
+    Supports the layer types of the tutorial's network (Conv2D, MaxPooling2D,
     AveragePooling2D, Flatten, Dense); anything else raises ``ValueError``.
     """
     shape = tuple(input_shape)
@@ -141,16 +141,16 @@ def derived_table(model: keras.Sequential, input_shape: tuple[int, ...] = INPUT_
     return rows
 
 
-def seed_summary() -> list[dict]:
-    """The rows of the seed's printed Keras 2 summary (both parts), parsed from its text.
+def tutorial_summary() -> list[dict]:
+    """The rows of the tutorial's printed Keras 2 summary (both parts), parsed from its text.
 
-    The text is kept verbatim in ``seed_summary.txt``; note that Keras 2 printed
+    The text is kept verbatim in ``tutorial_summary.txt``; note that Keras 2 printed
     the first column ("name (type)") at a fixed width, which cut
     ``max_pooling2d_1 (MaxPooling2D)`` to ``max_pooling2d_1 (MaxPooling2``.
     """
     pattern = re.compile(r"^(\w+) \((\w+)\)?\s+\(None((?:, \d+)+)\)\s+(\d+)\s*$")
     rows = []
-    for line in SEED_SUMMARY_FILE.read_text(encoding="utf-8").splitlines():
+    for line in TUTORIAL_SUMMARY_FILE.read_text(encoding="utf-8").splitlines():
         m = pattern.match(line.strip())
         if m:
             dims = tuple(int(d) for d in m.group(3).split(",")[1:])
@@ -158,11 +158,11 @@ def seed_summary() -> list[dict]:
     return rows
 
 
-def seed_summary_total() -> int:
-    """The "Total params" line of the seed's first summary (the network before the head)."""
-    m = re.search(r"Total params: ([\d,]+)", SEED_SUMMARY_FILE.read_text(encoding="utf-8"))
+def tutorial_summary_total() -> int:
+    """The "Total params" line of the tutorial's first summary (the network before the head)."""
+    m = re.search(r"Total params: ([\d,]+)", TUTORIAL_SUMMARY_FILE.read_text(encoding="utf-8"))
     if not m:
-        raise ValueError(f"{SEED_SUMMARY_FILE} has no 'Total params' line")
+        raise ValueError(f"{TUTORIAL_SUMMARY_FILE} has no 'Total params' line")
     return int(m.group(1).replace(",", ""))
 
 

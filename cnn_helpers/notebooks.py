@@ -1,8 +1,8 @@
-"""Reading and running the book's notebooks: glued values, skeleton headings, execution.
+"""Reading and running the book's notebooks: glued values, headings, papermill runs.
 
-Chapter 8 and the tests use these to read numbers back out of executed
-notebooks (what MyST-NB's ``glue`` stored), and ``make execute`` uses
-:func:`execute_in_place` to refresh the committed outputs.
+The "how sure are we" chapter and the tests use these to read numbers back out of
+executed notebooks (what MyST-NB's ``glue`` stored) and to run a chapter with other
+parameters through papermill.
 """
 from __future__ import annotations
 
@@ -64,17 +64,6 @@ def headings(nb: dict | str | Path, level: int = 2) -> list[str]:
                 if line.startswith(marker):
                     found.append(line[len(marker):].strip())
     return found
-
-
-def execute_in_place(path: str | Path, timeout: int = 1800) -> None:
-    """Run a notebook top to bottom in a fresh kernel (cwd = its folder) and save it with its outputs."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    nbformat.write(nb, path)
 
 
 def run_with_parameters(path: str | Path, out_path: str | Path, **parameters) -> dict[str, object]:

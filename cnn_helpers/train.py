@@ -1,7 +1,7 @@
-"""Training the seed network: reproducible, fast on a CPU, and never done twice.
+"""Training the tutorial's network: reproducible, fast on a CPU, and never done twice.
 
 ``train(recipe)`` trains one recipe on the real MNIST data and evaluates it on the
-real test set. ``trained_model(recipe)`` (and ``trained_seed_model()``) return a
+real test set. ``trained_model(recipe)`` (and ``trained_tutorial_model()``) return a
 cached result when the exact same training has been done before on this machine
 set-up, and train otherwise.
 
@@ -12,80 +12,33 @@ with ``steps_per_epoch`` keeps a single iterator alive for the whole run, so
 the stall never happens. The shuffle is seeded and reshuffles every epoch, like
 ``fit(shuffle=True)`` does.
 
-Why the cache is safe: its key is a hash of everything that changes the weights
-(the recipe, the data's fingerprint, TensorFlow/Keras/NumPy versions, the oneDNN
-setting, this module's cache format). An entry is used only when its metadata
-parses, its key matches and the model file's SHA-256 matches the one recorded
-when it was written; anything else is reported, deleted and trained again.
-Entries are written to a temporary folder and renamed into place, so an
-interrupted run never leaves a half-written entry behind.
+Why the cache is safe: :func:`cache_key` hashes everything that changes the
+weights (the recipe, the architecture, the training code, the data's
+fingerprint, the library versions, the oneDNN setting), and :mod:`cnn_helpers.cache`
+checks every entry on load and writes entries atomically.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
+import inspect
 import json
 import math
 import os
 import platform
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from . import import_tensorflow_quietly
-from .data import cache_dir, fingerprint, load_mnist, preprocess
-from .model import build_seed_model
+from . import cache, import_tensorflow_quietly
+from .data import fingerprint, load_mnist, preprocess
+from .model import build_tutorial_model
+from .recipe import CLAIMED_TEST_ACCURACY, TUTORIAL_RECIPE, TUTORIAL_REPORTED_ACCURACY, Recipe  # noqa: F401
 
 tf = import_tensorflow_quietly()
 import keras  # noqa: E402
 
-CACHE_FORMAT = 2  # 2: the seed model's layers have fixed names
-OPTIMIZERS = ("rmsprop", "adam", "sgd")
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """Everything about a training run that changes the resulting weights."""
-
-    optimizer: str = "rmsprop"
-    loss: str = "categorical_crossentropy"
-    epochs: int = 5
-    batch_size: int = 64
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.loss != "categorical_crossentropy":
-            raise ValueError(f"only 'categorical_crossentropy' is supported (labels are one-hot), got {self.loss!r}")
-        for name in ("epochs", "batch_size", "seed"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-                raise ValueError(f"{name} must be an integer, got {value!r}")
-        if self.epochs < 1 or self.batch_size < 1 or self.seed < 0:
-            raise ValueError(
-                f"epochs and batch_size must be >= 1 and seed >= 0, got epochs={self.epochs}, "
-                f"batch_size={self.batch_size}, seed={self.seed}"
-            )
-
-
-#: The seed tutorial's recipe: rmsprop, categorical cross-entropy, 5 epochs, batch 64.
-SEED_RECIPE = Recipe()
-
-#: The book's claim for the seed recipe, asserted in the training chapter for seed 0
-#: and in the "How sure are we" chapter for every seed it measures. The seed
-#: tutorial reported 0.9913 from one run, but "at least 0.99" does not hold for
-#: every seed (chapter 8 measures one below it). The claim is a round number far
-#: enough below the runs' mean (several standard deviations) that only a real
-#: regression, not an unlucky seed, can break it.
-CLAIMED_TEST_ACCURACY = 0.985
-
-#: What the seed tutorial printed after its one training run.
-SEED_REPORTED_ACCURACY = 0.9913
+CACHE_FORMAT = 3  # 3: the key covers the architecture and the training code
 
 
 @dataclass
@@ -138,7 +91,7 @@ def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -
     return ds.batch(batch_size).repeat().prefetch(2)
 
 
-def train(recipe: Recipe = SEED_RECIPE, verbose: bool = True) -> TrainResult:
+def train(recipe: Recipe = TUTORIAL_RECIPE, verbose: bool = True) -> TrainResult:
     """Train ``recipe`` on the 60,000 MNIST training images and evaluate on the 10,000 test images.
 
     Seeds Python, NumPy and TensorFlow through ``keras.utils.set_random_seed``,
@@ -149,7 +102,7 @@ def train(recipe: Recipe = SEED_RECIPE, verbose: bool = True) -> TrainResult:
     xt, yt = preprocess(x_test, y_test)
 
     keras.utils.set_random_seed(recipe.seed)
-    model = build_seed_model(compile=False)
+    model = build_tutorial_model(compile=False)
     model.compile(optimizer=recipe.optimizer, loss=recipe.loss, metrics=["accuracy"])
     log = _EpochLog(verbose)
     history = model.fit(
@@ -172,11 +125,39 @@ def train(recipe: Recipe = SEED_RECIPE, verbose: bool = True) -> TrainResult:
 
 
 # ---------------------------------------------------------------- cache
+def build_model(recipe: Recipe) -> keras.Model:
+    """The untrained network that ``train(recipe)`` trains (not compiled)."""
+    return build_tutorial_model(compile=False)
+
+
+def training_code_hash() -> str:
+    """SHA-256 of the source of the functions that turn a recipe into weights."""
+    sources = [inspect.getsource(f) for f in (train, training_dataset, build_model)]
+    return hashlib.sha256("\n".join(sources).encode()).hexdigest()
+
+
+def architecture(model: keras.Model) -> str:
+    """The network's layers and their settings as JSON, without Keras's per-process names."""
+    layers = [
+        [type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"}]
+        for layer in model.layers
+    ]
+    return json.dumps([list(model.input_shape), layers], sort_keys=True, default=str)
+
+
 def cache_key(recipe: Recipe) -> str:
-    """Hash of everything that affects the trained weights."""
+    """Hash of everything that affects the trained weights.
+
+    The recipe, the network's architecture (its Keras config), the training
+    code, the data's fingerprint, the library versions, the oneDNN setting and
+    the machine type: changing any of them gives another key, so an old model
+    is never served for a changed network or training.
+    """
     parts = {
         "format": CACHE_FORMAT,
-        "recipe": dataclasses.asdict(recipe),
+        "recipe": recipe.to_dict(),
+        "architecture": architecture(build_model(recipe)),
+        "training_code": training_code_hash(),
         "data": {k: list(v) if isinstance(v, tuple) else v for k, v in fingerprint(load_mnist()).items()},
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
@@ -187,96 +168,38 @@ def cache_key(recipe: Recipe) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def model_cache_dir() -> Path:
-    """Folder holding one sub-folder per cached training run."""
-    return cache_dir() / "models"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _load_entry(entry: Path, key: str, recipe: Recipe) -> TrainResult:
-    """Load a cache entry, raising ``ValueError`` saying what is wrong with it."""
-    try:
-        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"meta.json unreadable ({exc})") from exc
-    if meta.get("key") != key:
-        raise ValueError(f"stale entry: key {meta.get('key')!r} != {key!r}")
-    model_file = entry / "model.keras"
-    if not model_file.exists():
-        raise ValueError("model.keras is missing")
-    if _sha256(model_file) != meta.get("model_sha256"):
-        raise ValueError("model.keras does not match the checksum recorded when it was written")
-    # The optimizer's state is only needed to go on training; the book evaluates
-    # and inspects cached models, so load the weights and compile afresh.
-    model = keras.models.load_model(model_file, compile=False)
-    model.compile(optimizer=recipe.optimizer, loss=recipe.loss, metrics=["accuracy"])
-    return TrainResult(
-        model=model,
-        recipe=recipe,
-        history=meta["history"],
-        test_loss=meta["test_loss"],
-        test_acc=meta["test_acc"],
-        epoch_seconds=meta["epoch_seconds"],
-        from_cache=True,
-    )
-
-
-def _save_entry(result: TrainResult, key: str) -> Path:
-    """Write a cache entry atomically: build it in a temporary folder, then rename it."""
-    root = model_cache_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{key}.tmp-"))
-    try:
-        result.model.save(tmp / "model.keras")
-        meta = {
-            "key": key,
-            "recipe": dataclasses.asdict(result.recipe),
-            "history": result.history,
-            "test_loss": result.test_loss,
-            "test_acc": result.test_acc,
-            "epoch_seconds": result.epoch_seconds,
-            "model_sha256": _sha256(tmp / "model.keras"),
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        final = root / key
-        if final.exists():
-            shutil.rmtree(final)
-        os.rename(tmp, final)
-        return final
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
-def trained_model(recipe: Recipe = SEED_RECIPE, verbose: bool = True) -> TrainResult:
+def trained_model(recipe: Recipe = TUTORIAL_RECIPE, verbose: bool = True) -> TrainResult:
     """The trained result of ``recipe``: from the cache when a valid entry exists, else trained now.
 
     A damaged or stale entry is never used: it is reported, deleted, and the
     recipe is trained again.
     """
     key = cache_key(recipe)
-    entry = model_cache_dir() / key
-    if entry.exists():
-        try:
-            return _load_entry(entry, key, recipe)
-        except Exception as exc:
-            print(f"The cached model in {entry} cannot be used ({exc}); training it again.")
-            shutil.rmtree(entry, ignore_errors=True)
+    found = cache.load(key)
+    if found is not None:
+        model, meta = found
+        model.compile(optimizer=recipe.optimizer, loss=recipe.loss, metrics=["accuracy"])
+        return TrainResult(
+            model=model,
+            recipe=recipe,
+            history=meta["history"],
+            test_loss=meta["test_loss"],
+            test_acc=meta["test_acc"],
+            epoch_seconds=meta["epoch_seconds"],
+            from_cache=True,
+        )
     result = train(recipe, verbose=verbose)
-    _save_entry(result, key)
+    meta = {
+        "recipe": recipe.to_dict(),
+        "history": result.history,
+        "test_loss": result.test_loss,
+        "test_acc": result.test_acc,
+        "epoch_seconds": result.epoch_seconds,
+    }
+    cache.save(key, result.model, meta)
     return result
 
 
-def trained_seed_model(verbose: bool = True) -> TrainResult:
-    """The seed recipe (rmsprop, 5 epochs, batch 64, seed 0), trained once and cached."""
-    return trained_model(SEED_RECIPE, verbose=verbose)
+def trained_tutorial_model(verbose: bool = True) -> TrainResult:
+    """The tutorial's recipe (rmsprop, 5 epochs, batch 64, random seed 0), trained once and cached."""
+    return trained_model(TUTORIAL_RECIPE, verbose=verbose)

@@ -263,7 +263,7 @@ def plot_confusion(matrix: np.ndarray, title: str = "Confusion matrix") -> plt.F
     return fig
 
 
-def plot_network_map(rows: list[dict], input_shape: tuple[int, ...], title: str = "The seed network, layer by layer") -> plt.Figure:
+def plot_network_map(rows: list[dict], input_shape: tuple[int, ...], title: str = "The tutorial's network, layer by layer") -> plt.Figure:
     """A left-to-right map of a network: one box per layer, the tensor shape after it on the arrow.
 
     ``rows`` are ``model.derived_table`` / ``layer_table`` rows (name, type, output_shape, params),

@@ -1,6 +1,6 @@
 """The built book in a real browser (headless Chromium through Playwright), offline.
 
-One build per pytest session (``python -m cnn_helpers.build``), served from
+One build per pytest session (``python -m book_tools.build``), served from
 ``_build/html`` on 127.0.0.1 by a ``http.server`` thread. Then:
 
 - every page listed in ``_toc.yml``: no JavaScript console error or uncaught
@@ -13,7 +13,7 @@ One build per pytest session (``python -m cnn_helpers.build``), served from
 - the "Draw a digit" page: its JavaScript forward pass against Keras on 1,000
   real MNIST test digits (same class, probabilities within 1e-4) and against the
   NumPy reference layers (every feature map); its preprocessing against
-  ``cnn_helpers.web.preprocess_drawing``; strokes drawn with the mouse and with
+  ``book_tools.draw_page.preprocess_drawing``; strokes drawn with the mouse and with
   touch; the sample buttons and "clear"; its chapter links; the median time of a
   forward pass and the size of the weights file; and the same page opened from disk
   (``file://``).
@@ -61,7 +61,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 LAPTOP = {"width": 1366, "height": 800}
-DRAW_PAGE = "chapters/10_draw"
+DRAW_PAGE = "chapters/14_draw"
 N_AGREEMENT = 1000  # MNIST test digits compared with Keras (the issue asks for at least 500)
 PROB_TOL = 1e-4
 TARGET_MS = 5.0
@@ -147,19 +147,19 @@ def chromium() -> str:
 
 @functools.lru_cache(maxsize=1)
 def build_book() -> Path:
-    """Build the book once per session (``python -m cnn_helpers.build``) and return ``_build/html``."""
+    """Build the book once per session (``python -m book_tools.build``) and return ``_build/html``."""
     if os.environ.get("CNN_BOOK_SKIP_BUILD") == "1":
         assert (HTML / "index.html").exists(), "CNN_BOOK_SKIP_BUILD=1 but there is no _build/html: build the book first"
         REPORT["build_seconds"] = None
         return HTML
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "cnn_helpers.build"], cwd=ROOT, capture_output=True, text=True, timeout=3600
+        [sys.executable, "-m", "book_tools.build"], cwd=ROOT, capture_output=True, text=True, timeout=3600
     )
     REPORT["build_seconds"] = round(time.perf_counter() - start, 1)
     if proc.returncode != 0:
         tail = (proc.stdout[-6000:] + "\n" + proc.stderr[-6000:]).strip()
-        pytest.fail(f"python -m cnn_helpers.build failed (exit {proc.returncode}):\n{tail}", pytrace=False)
+        pytest.fail(f"python -m book_tools.build failed (exit {proc.returncode}):\n{tail}", pytrace=False)
     return HTML
 
 
@@ -452,7 +452,7 @@ def test_search_finds_the_pooling_chapter(server, open_context):
 @pytest.fixture(scope="session")
 def keras_model(built_book):
     """The trained model the draw page shows, loaded through Keras, checked to be the exported one."""
-    from cnn_helpers import web
+    from book_tools import draw_page as web
 
     result = web.page_model(verbose=False)
     spec = web._read_js_assignment((built_book / "draw" / "generated" / "model.js").read_text(encoding="utf-8"), "CNN_MODEL")
@@ -518,8 +518,8 @@ def test_draw_page_forward_pass_agrees_with_keras(draw_page, keras_model, mnist_
 
 
 def test_draw_page_feature_maps_mirror_the_reference_layers(draw_page, built_book, mnist_test):
-    """Every layer's output in the page equals cnn_helpers.web.forward (the NumPy reference layers)."""
-    from cnn_helpers import web
+    """Every layer's output in the page equals book_tools.draw_page.forward (the NumPy reference layers)."""
+    from book_tools import draw_page as web
 
     spec, weights = web.read_model_js((built_book / "draw" / "generated" / "model.js").read_text(encoding="utf-8"))
     x_test, _ = mnist_test
@@ -544,7 +544,7 @@ def test_draw_page_feature_maps_mirror_the_reference_layers(draw_page, built_boo
 
 def test_page_layers_handle_same_padding_strides_and_odd_shapes(draw_page):
     """cnn.js mirrors all of cnn_helpers.layers' options, not only the seed network's."""
-    from cnn_helpers import web
+    from book_tools import draw_page as web
 
     import keras
 
@@ -646,10 +646,10 @@ def test_draw_page_mouse_stroke_updates_the_prediction(draw_page):
     assert abs(sum(one["bars"]) - 1) < 1e-6, f"the bars should be probabilities summing to 1: {one['bars']}"
     assert any(w not in ("", "0%", "0.00%") for w in one["widths"]), "the probability bars did not move"
     assert one["guess"] == "1", f"a vertical line should read as a 1, the page says {one['guess']}"
-    _full_page_shot(draw_page, str(SHOTS / "10_draw__mouse-stroke.png"))
+    _full_page_shot(draw_page, str(SHOTS / "14_draw__mouse-stroke.png"))
 
-    # The page's preprocessing is cnn_helpers.web.preprocess_drawing, to the grey level.
-    from cnn_helpers import web
+    # The page's preprocessing is book_tools.draw_page.preprocess_drawing, to the grey level.
+    from book_tools import draw_page as web
 
     ref = web.preprocess_drawing(_pad_grey(draw_page))
     js = np.array(one["pixels"], dtype=np.int64).reshape(28, 28)
@@ -683,14 +683,14 @@ def test_draw_page_touch_stroke(server, open_context):
     _after_next_update(page)
     state = _state(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    _full_page_shot(page, str(SHOTS / "10_draw__phone-touch.png"))
+    _full_page_shot(page, str(SHOTS / "14_draw__phone-touch.png"))
     assert state["guess"] != "", "a finger stroke produced no prediction"
     assert state["source"] == "drawing"
     assert not rec.problems(), rec.problems()
 
 
 def test_draw_page_sample_buttons(draw_page, keras_model, built_book):
-    from cnn_helpers import web
+    from book_tools import draw_page as web
 
     images, labels, indices = web.read_digits_js((built_book / "draw" / "generated" / "digits.js").read_text(encoding="utf-8"))
     ref = keras_model.predict(images[..., None].astype("float32") / 255.0, verbose=0)
@@ -704,7 +704,7 @@ def test_draw_page_sample_buttons(draw_page, keras_model, built_book):
         assert int(state["guess"]) == int(ref[k].argmax()), f"test image {indices[k]}: page says {state['guess']}, Keras {ref[k].argmax()}"
         assert np.abs(np.array(state["bars"]) - ref[k]).max() <= PROB_TOL
     draw_page.locator("button.cnn-sample").nth(7).click()
-    _full_page_shot(draw_page, str(SHOTS / "10_draw__sample-digit.png"))
+    _full_page_shot(draw_page, str(SHOTS / "14_draw__sample-digit.png"))
 
 
 def test_draw_page_links_to_the_chapters(draw_page, built_book):
@@ -742,7 +742,7 @@ def test_draw_page_from_disk(open_context, built_book, keras_model):
     assert math["count"] > 0 and not math["unrendered"], f"math not rendered from disk: {math['unrendered']}"
     page.locator("button.cnn-sample").nth(3).click()
     state = _state(page)
-    from cnn_helpers import web
+    from book_tools import draw_page as web
 
     images, _, _ = web.read_digits_js((built_book / "draw" / "generated" / "digits.js").read_text(encoding="utf-8"))
     ref = keras_model.predict(images[3:4, ..., None].astype("float32") / 255.0, verbose=0)[0]
@@ -750,7 +750,7 @@ def test_draw_page_from_disk(open_context, built_book, keras_model):
     page.click("#cnn-clear")
     _mouse_stroke(page, [(0.5, 0.15), (0.5, 0.85)])
     assert _state(page)["guess"] != ""
-    _full_page_shot(page, str(SHOTS / "10_draw__file-url.png"))
+    _full_page_shot(page, str(SHOTS / "14_draw__file-url.png"))
     assert not rec.problems(), "draw page from disk:\n  " + "\n  ".join(rec.problems())
     REPORT["draw_page_from_file_url"] = "ok"
 

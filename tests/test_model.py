@@ -15,11 +15,11 @@ KERAS2_TYPE_NAMES = {"MaxPooling2": "MaxPooling2D"}  # Keras 2 cut its fixed-wid
 
 @pytest.fixture(scope="module")
 def seed_model():
-    return m.build_seed_model()
+    return m.build_tutorial_model()
 
 
-def test_every_row_of_the_seed_summary_matches_keras_3_and_the_formulas(seed_model):
-    seed_rows = m.seed_summary()
+def test_every_row_of_the_tutorial_summary_matches_keras_3_and_the_formulas(seed_model):
+    seed_rows = m.tutorial_summary()
     assert len(seed_rows) == 8, "the seed prints 5 rows before the head and 3 after"
     keras_rows = m.layer_table(seed_model)
     formula_rows = m.derived_table(seed_model)
@@ -31,8 +31,8 @@ def test_every_row_of_the_seed_summary_matches_keras_3_and_the_formulas(seed_mod
 
 def test_totals(seed_model):
     assert seed_model.count_params() == 93_322
-    base = m.build_seed_model(compile=False, head=False)
-    assert base.count_params() == m.seed_summary_total() == 55_744
+    base = m.build_tutorial_model(compile=False, head=False)
+    assert base.count_params() == m.tutorial_summary_total() == 55_744
 
 
 def test_seed_model_is_compiled_like_the_seed(seed_model):
@@ -45,7 +45,7 @@ def test_seed_model_is_compiled_like_the_seed(seed_model):
 def test_building_the_seed_model_gives_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        m.build_seed_model()
+        m.build_tutorial_model()
 
 
 def test_input_shape_argument_warns_in_keras_3():
@@ -124,6 +124,6 @@ def test_derived_table_names_layers_it_cannot_derive():
 
 def test_layer_names_do_not_depend_on_what_was_built_before():
     keras.layers.Conv2D(4, 3)  # bumps Keras's automatic name counter
-    first = [layer.name for layer in m.build_seed_model(compile=False).layers]
-    second = [layer.name for layer in m.build_seed_model(compile=False).layers]
-    assert first == second == list(m.SEED_LAYER_NAMES)
+    first = [layer.name for layer in m.build_tutorial_model(compile=False).layers]
+    second = [layer.name for layer in m.build_tutorial_model(compile=False).layers]
+    assert first == second == list(m.TUTORIAL_LAYER_NAMES)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cnn_helpers import train as t
-from cnn_helpers.model import build_seed_model
+from cnn_helpers.model import build_tutorial_model
 
 
 @pytest.mark.parametrize(
@@ -23,7 +23,7 @@ def test_recipe_rejects_bad_settings(kwargs, message):
 
 
 def test_seed_recipe_is_the_tutorials():
-    r = t.SEED_RECIPE
+    r = t.TUTORIAL_RECIPE
     assert (r.optimizer, r.loss, r.epochs, r.batch_size) == ("rmsprop", "categorical_crossentropy", 5, 64)
 
 
@@ -51,11 +51,11 @@ def fake_training(tmp_path, monkeypatch):
 
     def fake_train(recipe, verbose=True):
         calls.append(recipe)
-        return t.TrainResult(model=build_seed_model(), recipe=recipe, history={"loss": [1.0], "accuracy": [0.5]},
+        return t.TrainResult(model=build_tutorial_model(), recipe=recipe, history={"loss": [1.0], "accuracy": [0.5]},
                              test_loss=1.0, test_acc=0.5, epoch_seconds=[0.1])
 
     monkeypatch.setattr(t, "train", fake_train)
-    monkeypatch.setattr(t, "model_cache_dir", lambda: tmp_path / "models")
+    monkeypatch.setattr(t.cache, "model_cache_dir", lambda: tmp_path / "models")
     return calls
 
 
@@ -79,7 +79,7 @@ def test_second_call_comes_from_the_cache(fake_training, tmp_path):
 def test_damaged_or_stale_entry_is_replaced_not_used(fake_training, capsys, damage, message):
     recipe = t.Recipe(seed=8)
     t.trained_model(recipe)
-    entry = t.model_cache_dir() / t.cache_key(recipe)
+    entry = t.cache.model_cache_dir() / t.cache_key(recipe)
     if damage == "model bytes":
         blob = bytearray((entry / "model.keras").read_bytes())
         blob[len(blob) // 2] ^= 0xFF
@@ -108,7 +108,7 @@ def test_interrupted_write_leaves_nothing_behind(fake_training, monkeypatch):
     monkeypatch.setattr(t.keras.Model, "save", broken_save)
     with pytest.raises(KeyboardInterrupt):
         t.trained_model(t.Recipe(seed=9))
-    assert list(t.model_cache_dir().iterdir()) == []
+    assert list(t.cache.model_cache_dir().iterdir()) == []
 
 
 # ---------------------------------------------------------------- real training

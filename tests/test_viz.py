@@ -70,8 +70,8 @@ def test_digits_pixels_history_probabilities_confusion_and_map_draw():
     fig = viz.plot_confusion(np.eye(10, dtype=int) * 5 + 1)
     assert fig.axes[0].get_ylabel() == "true class"
 
-    from cnn_helpers.model import build_seed_model, derived_table
+    from cnn_helpers.model import build_tutorial_model, derived_table
 
-    fig = viz.plot_network_map(derived_table(build_seed_model(compile=False)), input_shape=(28, 28, 1))
+    fig = viz.plot_network_map(derived_table(build_tutorial_model(compile=False)), input_shape=(28, 28, 1))
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "26 x 26 x 32" in texts and "93,322" in fig.axes[0].get_title()

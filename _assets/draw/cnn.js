@@ -139,7 +139,7 @@
     throw new Error("unknown activation " + activation);
   }
 
-  // ------------------------------------------------------------ the model file (cnn_helpers.web.export_model)
+  // ------------------------------------------------------------ the model file (book_tools.draw_page.export_model)
   function base64ToBytes(text) {
     var bin = atob(text), out = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -204,7 +204,7 @@
     return outs[outs.length - 1].data;
   }
 
-  // ------------------------------------------------------------ preprocessing (cnn_helpers.web.preprocess_drawing)
+  // ------------------------------------------------------------ preprocessing (book_tools.draw_page.preprocess_drawing)
   var SIDE = 28, BOX = 20, CENTRE = 14;
 
   function roundHalfUp(v) { return Math.floor(v + 0.5); }

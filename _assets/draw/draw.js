@@ -328,7 +328,7 @@
     if (!root) return;
     if (!window.CNN) return fail("cnn.js did not load.");
     if (!window.CNN_MODEL || !window.CNN_DIGITS) {
-      return fail("The trained model is missing: build the book with `make book` (python -m cnn_helpers.build), which exports it next to this page.");
+      return fail("The trained model is missing: build the book with `make book` (python -m book_tools.build), which exports it next to this page.");
     }
     pad = $("cnn-pad");
     padCtx = pad.getContext("2d", { willReadFrequently: true });

@@ -1,4 +1,4 @@
-"""Build the book: ``python -m cnn_helpers.build`` (what ``make book`` runs).
+"""Build the book: ``python -m book_tools.build`` (what ``make book`` runs).
 
 Three steps, each of which must succeed (the exit status is non-zero otherwise):
 
@@ -10,9 +10,9 @@ Three steps, each of which must succeed (the exit status is non-zero otherwise):
    (git-ignored; ``_assets/`` is copied to the root of the built book).
    ``_config.yml`` points ``mathjax_path`` there. SVG output needs
    no web fonts, so math also renders from ``file://``.
-2. **The trained model for the "Draw a digit" page.** :mod:`cnn_helpers.web`
-   exports the page's model (the one whose recipe the training chapter
-   trains, see :func:`cnn_helpers.web.page_recipe`) and a few MNIST test
+2. **The trained model for the "Draw a digit" page.** :mod:`book_tools.draw_page`
+   exports the page's model (the tutorial's recipe unless ``CNN_BOOK_PAGE_RECIPE``
+   says otherwise, see :func:`cnn_helpers.recipe.page_recipe`) and a few MNIST test
    digits to ``_assets/draw/generated/`` (git-ignored). The model comes from the
    training cache; it is trained (about a minute) only if it is not cached.
 3. ``jupyter-book build . -W --keep-going --all``: warnings are errors, every
@@ -102,7 +102,7 @@ def vendor_mathjax(target: Path = MATHJAX_DIR, cache: Path | None = None) -> Pat
     if stamp.exists() and stamp.read_text().strip() == wanted and (target / MATHJAX_ENTRY).exists():
         return target
     if cache is None:
-        from .data import cache_dir
+        from cnn_helpers.data import cache_dir
 
         cache = cache_dir() / "vendor"
     tgz = mathjax_tarball(cache)
@@ -134,7 +134,7 @@ def vendor_mathjax(target: Path = MATHJAX_DIR, cache: Path | None = None) -> Pat
 # ---------------------------------------------------------------- 2. the page's model
 def export_page_model(target: Path = DRAW_GENERATED) -> dict:
     """Export the page's model and sample digits (imports TensorFlow: a few seconds)."""
-    from . import web
+    from book_tools import draw_page as web
 
     info = web.write_page_assets(target)
     sizes = ", ".join(f"{name} {size / 1000:.1f} kB" for name, size in info["sizes"].items())
@@ -187,7 +187,7 @@ def check_build(html_dir: Path = HTML) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cnn_helpers.build", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m book_tools.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--incremental", action="store_true", help="rebuild only changed pages (faster; -W then misses warnings of unchanged pages)")
     parser.add_argument("--skip-model", action="store_true", help="keep the exported model of the last build (fails if there is none)")
     args = parser.parse_args(argv)

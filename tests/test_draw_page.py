@@ -1,4 +1,4 @@
-"""``cnn_helpers.web`` (the draw page's model file and preprocessing) and the build's helpers, without a browser.
+"""``book_tools.draw_page`` (the draw page's model file and preprocessing) and the build's helpers, without a browser.
 
 The browser tests (``test_browser.py``) hold the page's JavaScript to the same
 functions; these tests hold the functions to Keras and to MNIST itself.
@@ -19,15 +19,16 @@ import cnn_helpers
 cnn_helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 
-from cnn_helpers import build, sphinx_ext, web  # noqa: E402
-from cnn_helpers.model import build_seed_model  # noqa: E402
+from book_tools import build, sphinx_ext  # noqa: E402
+from book_tools import draw_page as web  # noqa: E402
+from cnn_helpers.model import build_tutorial_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def seed_model():
     """The seed architecture with random weights (no training)."""
     keras.utils.set_random_seed(1)
-    return build_seed_model(compile=False)
+    return build_tutorial_model(compile=False)
 
 
 @pytest.fixture(scope="module")
@@ -213,39 +214,26 @@ def test_sample_digits_round_trip(mnist):
         web.export_digits(images.astype(float), labels, indices)
 
 
-def _notebook(tmp_path, *cells) -> Path:
-    nb = {"cells": [{"cell_type": kind, "metadata": {"tags": tags}, "source": src} for kind, tags, src in cells],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    path = tmp_path / "training.ipynb"
-    path.write_text(json.dumps(nb))
-    return path
+def test_the_page_shows_the_tutorials_recipe_unless_told_otherwise(monkeypatch):
+    from cnn_helpers.recipe import PAGE_RECIPE_VARIABLE, TUTORIAL_RECIPE, Recipe, page_recipe
+
+    monkeypatch.delenv(PAGE_RECIPE_VARIABLE, raising=False)
+    assert page_recipe() == TUTORIAL_RECIPE
+    monkeypatch.setenv(PAGE_RECIPE_VARIABLE, '{"optimizer": "adam", "epochs": 3}')
+    assert page_recipe() == Recipe(optimizer="adam", epochs=3)
 
 
-def test_the_page_shows_the_training_chapters_recipe():
-    from cnn_helpers.train import SEED_RECIPE
+@pytest.mark.parametrize(
+    "value, message",
+    [("{epochs: 3}", "not valid JSON"), ("[3]", "JSON object"), ('{"epoch": 3}', "unknown recipe fields"),
+     ('{"epochs": 0}', "epochs and batch_size must be >= 1")],
+)
+def test_a_bad_page_recipe_is_refused_with_a_clear_error(monkeypatch, value, message):
+    from cnn_helpers.recipe import PAGE_RECIPE_VARIABLE, page_recipe
 
-    assert web.TRAINING_CHAPTER.exists(), "the training chapter moved: update cnn_helpers.web.TRAINING_CHAPTER"
-    assert web.chapter_recipe() == SEED_RECIPE, "the committed training chapter trains the seed recipe"
-
-
-def test_a_changed_recipe_is_read_from_the_notebook(tmp_path):
-    from cnn_helpers.train import SEED_RECIPE, Recipe
-
-    path = _notebook(
-        tmp_path,
-        ("code", [], "import cnn_helpers\n%matplotlib inline"),
-        ("code", ["parameters"], "epochs = 3\nbatch_size = 128\nseed = 7"),
-        ("markdown", [], "Recipe(epochs=99) in prose does not count"),
-        ("code", [], 'recipe = Recipe(optimizer="adam", loss="categorical_crossentropy", epochs=epochs, batch_size=batch_size, seed=seed)\nresult = trained_model(recipe)'),
-    )
-    assert web.chapter_recipe(path) == Recipe(optimizer="adam", epochs=3, batch_size=128, seed=7)
-    seed_only = _notebook(tmp_path, ("code", [], "result = trained_seed_model()"))
-    assert web.chapter_recipe(seed_only) == SEED_RECIPE
-    unreadable = _notebook(tmp_path, ("code", [], "recipe = Recipe(epochs=int(input()))"))
-    with pytest.raises(ValueError, match="not a literal"):
-        web.chapter_recipe(unreadable)
-    assert web.page_recipe(unreadable) == SEED_RECIPE, "an unreadable recipe falls back to the seed"
-    assert web.page_recipe(tmp_path / "missing.ipynb") == SEED_RECIPE
+    monkeypatch.setenv(PAGE_RECIPE_VARIABLE, value)
+    with pytest.raises(ValueError, match=message):
+        page_recipe()
 
 
 # ---------------------------------------------------------------- the build's helpers

@@ -12,7 +12,7 @@ keras = m.keras
 @pytest.fixture(scope="module")
 def seed_model():
     keras.utils.set_random_seed(0)
-    yield m.build_seed_model(compile=False)
+    yield m.build_tutorial_model(compile=False)
     # Layer names come from a global counter ("conv2d", "conv2d_1", ...); reset it so that
     # tests run after these see the names a fresh session would give.
     keras.backend.clear_session()

@@ -1,6 +1,6 @@
-"""``make bench``: how fast does the seed recipe train here, next to what the CPU can do?
+"""``make bench``: how fast does the tutorial's recipe train here, next to what the CPU can do?
 
-Times every epoch of the seed recipe (5 epochs, batch 64, rmsprop) on the real
+Times every epoch of the tutorial's recipe (5 epochs, batch 64, rmsprop) on the real
 60,000 MNIST images, with the book's training settings, and a large float32
 matrix multiplication in the same run. Reports seconds per epoch, images per
 second, and the training throughput in GFLOP/s as a fraction of the matmul's.
@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from . import import_tensorflow_quietly
+from cnn_helpers import import_tensorflow_quietly
 
 tf = import_tensorflow_quietly()
 
@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=5)
     args = parser.parse_args(argv)
 
-    from .model import build_seed_model, forward_macs
-    from .train import Recipe, train
+    from cnn_helpers.model import build_tutorial_model, forward_macs
+    from cnn_helpers.train import Recipe, train
 
-    macs = forward_macs(build_seed_model(compile=False))
+    macs = forward_macs(build_tutorial_model(compile=False))
     per_image = sum(m for _, m in macs)
     epoch_flop = per_image * 2 * 3 * 60_000
     print("FLOPs of one training epoch")

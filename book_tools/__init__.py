@@ -1,0 +1,8 @@
+"""The book's own tooling, apart from the package readers import (``cnn_helpers``).
+
+- ``build``      -- ``make book``: local MathJax, the draw page's model, ``jupyter-book build``
+- ``draw_page``  -- the "Draw a digit" page: model export, preprocessing, reference forward pass
+- ``bench``      -- ``make bench``: training speed next to the CPU's matmul rate
+- ``execute``    -- ``make execute``: re-run chapters in place
+- ``sphinx_ext`` -- the book's Sphinx fixes
+"""

@@ -22,23 +22,51 @@ import numpy as np
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 
+#: The networks a recipe can train, by name (built by :func:`cnn_helpers.model.build_network`).
+MODELS = ("tutorial_cnn", "dense_512", "dense_117")
+
+#: Size of MNIST's training set; a validation split is taken from its end.
+TRAIN_IMAGES = 60_000
+
 #: The environment variable that changes the draw page's recipe (a JSON object).
 PAGE_RECIPE_VARIABLE = "CNN_BOOK_PAGE_RECIPE"
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """Everything about a training run that changes the resulting weights."""
+    """Everything about a training run that changes the resulting weights.
+
+    The first five fields are the tutorial's. The others default to "off", so
+    that the tutorial's recipe trains exactly as it always did:
+
+    - ``model``: which network (:data:`MODELS`);
+    - ``validation_size``: the last N training images are held out for
+      validation (never trained on); the test set is never used for choosing;
+    - ``train_size``: train on only the first N of the remaining images
+      (``None``: all of them), to show overfitting on little data;
+    - ``dropout``: rate of a ``Dropout`` layer before the network's classifier;
+    - ``augment_shift``: shift each training image by up to this many pixels
+      (random, per image and epoch) in each direction;
+    - ``learning_rate``: the optimizer's step size (``None``: Keras's default).
+    """
 
     optimizer: str = "rmsprop"
     loss: str = "categorical_crossentropy"
     epochs: int = 5
     batch_size: int = 64
     seed: int = 0
+    model: str = "tutorial_cnn"
+    validation_size: int = 0
+    train_size: int | None = None
+    dropout: float = 0.0
+    augment_shift: int = 0
+    learning_rate: float | None = None
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
         if self.loss != "categorical_crossentropy":
             raise ValueError(
                 "only 'categorical_crossentropy' is supported (labels are one-hot), "
@@ -55,6 +83,35 @@ class Recipe:
                 "epochs and batch_size must be >= 1 and seed >= 0, got "
                 f"epochs={self.epochs}, batch_size={self.batch_size}, seed={self.seed}"
             )
+        self._check_generalisation_fields()
+
+    def _check_generalisation_fields(self) -> None:
+        for name in ("validation_size", "augment_shift"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        if not 0 <= self.validation_size < TRAIN_IMAGES:
+            raise ValueError(f"validation_size must be below {TRAIN_IMAGES}, got {self.validation_size}")
+        if self.train_size is not None:
+            available = TRAIN_IMAGES - self.validation_size
+            ok = isinstance(self.train_size, (int, np.integer)) and not isinstance(self.train_size, bool)
+            if not ok or not 1 <= self.train_size <= available:
+                raise ValueError(
+                    f"train_size must be None or an integer from 1 to {available} "
+                    f"(60,000 minus validation_size), got {self.train_size!r}"
+                )
+            object.__setattr__(self, "train_size", int(self.train_size))
+        if not isinstance(self.dropout, (int, float, np.floating)) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be a rate in [0, 1), got {self.dropout!r}")
+        object.__setattr__(self, "dropout", float(self.dropout))
+        if self.augment_shift > 13:
+            raise ValueError(f"augment_shift must be at most 13 pixels, got {self.augment_shift}")
+        if self.learning_rate is not None:
+            lr = self.learning_rate
+            if not isinstance(lr, (int, float, np.floating)) or isinstance(lr, bool) or not lr > 0:
+                raise ValueError(f"learning_rate must be None or a number > 0, got {lr!r}")
+            object.__setattr__(self, "learning_rate", float(lr))
 
     def to_dict(self) -> dict:
         """The recipe as a plain dict (JSON-serialisable)."""

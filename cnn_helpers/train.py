@@ -32,7 +32,7 @@ import numpy as np
 
 from . import cache, import_tensorflow_quietly
 from .data import fingerprint, load_mnist, preprocess
-from .model import build_tutorial_model
+from .model import build_network
 from .recipe import CLAIMED_TEST_ACCURACY, TUTORIAL_RECIPE, TUTORIAL_REPORTED_ACCURACY, Recipe  # noqa: F401
 
 tf = import_tensorflow_quietly()
@@ -73,42 +73,90 @@ class _EpochLog(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
         if self.verbose:
             logs = logs or {}
-            print(
+            line = (
                 f"Epoch {epoch + 1}/{self.params['epochs']}: loss {logs.get('loss', float('nan')):.4f}, "
-                f"accuracy {logs.get('accuracy', float('nan')):.4f} ({self.seconds[-1]:.1f} s)",
-                flush=True,
+                f"accuracy {logs.get('accuracy', float('nan')):.4f}"
             )
+            if "val_accuracy" in logs:
+                line += f", validation accuracy {logs['val_accuracy']:.4f}"
+            print(f"{line} ({self.seconds[-1]:.1f} s)", flush=True)
 
 
-def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> tf.data.Dataset:
+def training_dataset(
+    x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, augment_shift: int = 0
+) -> tf.data.Dataset:
     """Shuffled batches that repeat forever; use with ``steps_per_epoch = ceil(N / batch_size)``.
 
     Shuffling before batching and repeating after it keeps the batches of each
     epoch aligned with the epoch (the last batch of an epoch is the short one).
+    ``augment_shift > 0`` shifts every image by a random whole number of pixels,
+    up to that many in each direction, filling with background (0).
     """
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).repeat().prefetch(2)
+    ds = ds.batch(batch_size)
+    if augment_shift:
+        ds = ds.map(lambda xb, yb: (random_shift(xb, augment_shift, seed), yb))
+    return ds.repeat().prefetch(2)
+
+
+def random_shift(images: tf.Tensor, max_shift: int, seed: int) -> tf.Tensor:
+    """Shift each image of a batch ``(N, H, W, C)`` by whole pixels in [-max_shift, max_shift].
+
+    Pads with zeros (the background) and crops back to the original size, so a
+    shifted digit never wraps around the frame.
+    """
+    n, h, w = tf.shape(images)[0], images.shape[1], images.shape[2]
+    padded = tf.pad(images, [[0, 0], [max_shift, max_shift], [max_shift, max_shift], [0, 0]])
+    offsets = tf.random.uniform((n, 2), 0, 2 * max_shift + 1, dtype=tf.int32, seed=seed)
+    return tf.map_fn(
+        lambda args: tf.slice(args[0], [args[1][0], args[1][1], 0], [h, w, -1]),
+        (padded, offsets),
+        fn_output_signature=images.dtype,
+    )
+
+
+def split(recipe: Recipe, x: np.ndarray, y: np.ndarray):
+    """``(x_fit, y_fit), (x_val, y_val)``: the recipe's training subset and validation split.
+
+    The validation images are the last ``validation_size`` of the training set;
+    the training subset is the first ``train_size`` of the rest.
+    """
+    end = len(x) - recipe.validation_size
+    fit_end = end if recipe.train_size is None else recipe.train_size
+    return (x[:fit_end], y[:fit_end]), (x[end:], y[end:])
+
+
+def optimizer(recipe: Recipe) -> keras.optimizers.Optimizer | str:
+    """The recipe's optimizer: Keras's name for it, or one with the recipe's learning rate."""
+    if recipe.learning_rate is None:
+        return recipe.optimizer
+    return keras.optimizers.get({"class_name": recipe.optimizer,
+                                 "config": {"learning_rate": recipe.learning_rate}})
 
 
 def train(recipe: Recipe = TUTORIAL_RECIPE, verbose: bool = True) -> TrainResult:
-    """Train ``recipe`` on the 60,000 MNIST training images and evaluate on the 10,000 test images.
+    """Train ``recipe`` on MNIST's training images and evaluate on the 10,000 test images.
 
     Seeds Python, NumPy and TensorFlow through ``keras.utils.set_random_seed``,
-    so a rerun on the same machine set-up gives the same weights.
+    so a rerun on the same machine set-up gives the same weights. With a
+    ``validation_size``, the history also holds ``val_loss`` and ``val_accuracy``
+    after every epoch.
     """
     (x_train, y_train), (x_test, y_test) = load_mnist()
-    x, y = preprocess(x_train, y_train)
+    (x, y), (xv, yv) = split(recipe, *preprocess(x_train, y_train))
     xt, yt = preprocess(x_test, y_test)
 
     keras.utils.set_random_seed(recipe.seed)
-    model = build_tutorial_model(compile=False)
-    model.compile(optimizer=recipe.optimizer, loss=recipe.loss, metrics=["accuracy"])
+    model = build_model(recipe)
+    model.compile(optimizer=optimizer(recipe), loss=recipe.loss, metrics=["accuracy"])
     log = _EpochLog(verbose)
     history = model.fit(
-        training_dataset(x, y, recipe.batch_size, recipe.seed),
+        training_dataset(x, y, recipe.batch_size, recipe.seed, recipe.augment_shift),
         epochs=recipe.epochs,
         steps_per_epoch=math.ceil(len(x) / recipe.batch_size),
+        validation_data=(xv, yv) if len(xv) else None,
+        validation_batch_size=256,
         shuffle=False,  # the dataset is already shuffled
         verbose=0,
         callbacks=[log],
@@ -127,12 +175,13 @@ def train(recipe: Recipe = TUTORIAL_RECIPE, verbose: bool = True) -> TrainResult
 # ---------------------------------------------------------------- cache
 def build_model(recipe: Recipe) -> keras.Model:
     """The untrained network that ``train(recipe)`` trains (not compiled)."""
-    return build_tutorial_model(compile=False)
+    return build_network(recipe.model, dropout=recipe.dropout)
 
 
 def training_code_hash() -> str:
     """SHA-256 of the source of the functions that turn a recipe into weights."""
-    sources = [inspect.getsource(f) for f in (train, training_dataset, build_model)]
+    functions = (train, training_dataset, random_shift, split, optimizer, build_model)
+    sources = [inspect.getsource(f) for f in functions]
     return hashlib.sha256("\n".join(sources).encode()).hexdigest()
 
 
@@ -172,31 +221,36 @@ def trained_model(recipe: Recipe = TUTORIAL_RECIPE, verbose: bool = True) -> Tra
     """The trained result of ``recipe``: from the cache when a valid entry exists, else trained now.
 
     A damaged or stale entry is never used: it is reported, deleted, and the
-    recipe is trained again.
+    recipe is trained again. Training and saving run under the entry's lock, so
+    two processes asking at once train once (the second loads the first's
+    entry). A model that cannot be saved is returned with a warning
+    (:class:`cnn_helpers.cache.CacheNotWritten`) naming the path and the fix.
     """
     key = cache_key(recipe)
-    found = cache.load(key)
-    if found is not None:
-        model, meta = found
-        model.compile(optimizer=recipe.optimizer, loss=recipe.loss, metrics=["accuracy"])
-        return TrainResult(
-            model=model,
-            recipe=recipe,
-            history=meta["history"],
-            test_loss=meta["test_loss"],
-            test_acc=meta["test_acc"],
-            epoch_seconds=meta["epoch_seconds"],
-            from_cache=True,
-        )
-    result = train(recipe, verbose=verbose)
-    meta = {
-        "recipe": recipe.to_dict(),
-        "history": result.history,
-        "test_loss": result.test_loss,
-        "test_acc": result.test_acc,
-        "epoch_seconds": result.epoch_seconds,
-    }
-    cache.save(key, result.model, meta)
+    with cache.locked(key):
+        cache.remove_stale_temps()
+        found = cache.load(key)
+        if found is not None:
+            model, meta = found
+            model.compile(optimizer=optimizer(recipe), loss=recipe.loss, metrics=["accuracy"])
+            return TrainResult(
+                model=model,
+                recipe=recipe,
+                history=meta["history"],
+                test_loss=meta["test_loss"],
+                test_acc=meta["test_acc"],
+                epoch_seconds=meta["epoch_seconds"],
+                from_cache=True,
+            )
+        result = train(recipe, verbose=verbose)
+        meta = {
+            "recipe": recipe.to_dict(),
+            "history": result.history,
+            "test_loss": result.test_loss,
+            "test_acc": result.test_acc,
+            "epoch_seconds": result.epoch_seconds,
+        }
+        cache.save_or_warn(key, result.model, meta)
     return result
 
 

@@ -45,8 +45,10 @@ def test_largest_mistake_is_written_white_on_dark():
     assert texts == {"9": "white", "1": "black"}
 
 
-NOT_CONFUSION_MATRICES = [np.zeros((3, 4), int), np.zeros(5, int), np.zeros((1, 1), int),
-                          np.full((2, 2), 0.5), np.array([[1, -1], [0, 1]])]
+NOT_CONFUSION_MATRICES = [
+    np.zeros((3, 4), int), np.zeros(5, int), np.zeros((1, 1), int),
+    np.full((2, 2), 0.5), np.array([[1, -1], [0, 1]]),
+]
 
 
 @pytest.mark.parametrize("bad", NOT_CONFUSION_MATRICES)

@@ -421,3 +421,44 @@ def plot_network_map(
     total = sum(b["params"] for b in boxes)
     ax.set_title(f"{title}\n{total:,} trainable parameters (batch axis omitted)")
     return fig
+
+
+def plot_mistakes(
+    matrix: np.ndarray, title: str = "Mistakes: true class against predicted class"
+) -> plt.Figure:
+    """A confusion matrix drawn for its mistakes: off-diagonal counts, written large.
+
+    The correct answers on the diagonal are thousands: written out they crowd the
+    few mistakes and shrink the font. Here the diagonal is a plain grey cell
+    (show the correct answers as a per-class accuracy instead), zero cells stay
+    blank, and each mistake count is written large enough to read at phone width.
+    """
+    m = np.asarray(matrix)
+    if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] < 2:
+        raise ValueError(
+            f"plot_mistakes needs a square confusion matrix (classes x classes), "
+            f"got shape {m.shape}"
+        )
+    if not np.issubdtype(m.dtype, np.integer) or (m < 0).any():
+        raise ValueError("plot_mistakes needs counts: non-negative integers")
+    n = m.shape[0]
+    off = m.astype(float)
+    np.fill_diagonal(off, np.nan)
+    top = max(1.0, float(np.nanmax(off)))
+    fig, ax = plt.subplots(figsize=(5.6, 5.0))
+    im = ax.imshow(off, cmap="Reds", vmin=0, vmax=top)
+    for i in range(n):
+        ax.add_patch(plt.Rectangle((i - 0.5, i - 0.5), 1, 1, color="#dddddd"))
+        for j in range(n):
+            if i != j and m[i, j]:
+                dark = m[i, j] > 0.6 * top
+                ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=14,
+                        fontweight="bold", color="white" if dark else "black")
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    frame(ax)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="mistakes (count)")
+    return fig

@@ -1,5 +1,21 @@
 """A small Sphinx extension for the book (``_config.yml``: ``sphinx: extra_extensions``).
 
+It does four things, so that a plain ``jupyter-book build .`` gives the same book
+as ``make book``:
+
+1. **No virtual environment in the book.** Every folder under the book's root
+   that holds a Python virtual environment (a ``pyvenv.cfg`` or ``conda-meta/``),
+   whatever its name, is added to ``exclude_patterns``: otherwise the Markdown
+   files of its site-packages would become pages of the book and of its search.
+2. **MathJax is the book's own, or the build stops.** ``_config.yml`` points
+   ``mathjax_path`` at the copy ``make book`` puts in ``_assets/mathjax/``; without
+   it math would show as raw TeX with no warning. The build fails instead, saying
+   what to run.
+3. **The phone fix and the book's styles.** ``static/cnn-book-phone.js`` makes the
+   sidebar buttons work (upstream theme bug, see that file) and
+   ``static/cnn-book.css`` lets wide figures scroll on phones and code wrap in print.
+4. **No script twice on a page** (below).
+
 It removes duplicate ``<script>`` entries from every page. With Sphinx 7.4, an
 inline script that an extension registers after the builder has started is
 written into every page twice (once as registered, once when the registry is
@@ -10,6 +26,75 @@ browser tests (``tests/test_browser.py``) fail on any console error, so they
 would catch the duplicate coming back.
 """
 from __future__ import annotations
+
+from pathlib import Path
+
+from sphinx.errors import ConfigError
+
+STATIC = Path(__file__).resolve().parent / "static"
+#: Files of ``static/`` added to every page.
+JS_FILES = ("cnn-book-phone.js",)
+CSS_FILES = ("cnn-book.css",)
+
+
+def venv_dirs(root: Path, depth: int = 2) -> list[str]:
+    """Folders under ``root`` (down to ``depth`` levels) that hold a Python environment.
+
+    A folder is an environment when it has ``pyvenv.cfg`` (venv, virtualenv, uv) or
+    ``conda-meta/`` (conda). Hidden folders and ``_build`` are skipped: Sphinx never
+    reads them anyway (``_config.yml`` excludes them). Returned as paths relative to
+    ``root`` with ``/``, ready for ``exclude_patterns``.
+    """
+    root = Path(root)
+    found: list[str] = []
+
+    def walk(folder: Path, level: int) -> None:
+        try:
+            children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+        except OSError:
+            return
+        for child in children:
+            if child.name.startswith(".") or child.name == "_build":
+                continue
+            if (child / "pyvenv.cfg").is_file() or (child / "conda-meta").is_dir():
+                found.append(child.relative_to(root).as_posix())
+            elif level < depth:
+                walk(child, level + 1)
+
+    walk(root, 1)
+    return found
+
+
+def _exclude_venvs(app, config) -> None:
+    for rel in venv_dirs(Path(app.srcdir)):
+        for pattern in (rel, f"{rel}/**"):
+            if pattern not in config.exclude_patterns:
+                config.exclude_patterns.append(pattern)
+
+
+def local_mathjax_file(srcdir: Path) -> Path:
+    """Where the book's own MathJax must be for a build (``make book`` puts it there)."""
+    from book_tools.build import MATHJAX_DIR, MATHJAX_ENTRY, ROOT
+
+    return Path(srcdir) / MATHJAX_DIR.relative_to(ROOT) / MATHJAX_ENTRY
+
+
+def _require_local_mathjax(app, config) -> None:
+    if "mathjax" not in str(config.mathjax_path or "") or str(config.mathjax_path).startswith(("http:", "https:", "//")):
+        return  # MathJax from elsewhere (a reader's own choice): nothing of ours to check
+    path = local_mathjax_file(Path(app.srcdir))
+    if not path.is_file():
+        raise ConfigError(
+            f"The book's MathJax is missing ({path}), so its math would show as raw TeX. "
+            "Run `make book` (or `python -m book_tools.build`) once: it fetches MathJax with "
+            "npm into _assets/mathjax/ and builds the book; later plain "
+            "`jupyter-book build .` runs then find it."
+        )
+
+
+def _add_static(app, config) -> None:
+    if str(STATIC) not in [str(p) for p in config.html_static_path]:
+        config.html_static_path.append(str(STATIC))
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -29,5 +114,12 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app):
+    app.connect("config-inited", _exclude_venvs)
+    app.connect("config-inited", _require_local_mathjax)
+    app.connect("config-inited", _add_static)
+    for name in JS_FILES:
+        app.add_js_file(name)
+    for name in CSS_FILES:
+        app.add_css_file(name)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

@@ -10,6 +10,10 @@ One build per pytest session (``python -m book_tools.build``), served from
   and the Binder and Colab launch buttons point at the notebook's path in the
   repository. A full-page screenshot at 1366 px width goes to ``_build/screenshots/``;
 - the book's search, typed into the search box, finds the pooling chapter;
+- at phone width (390 px): the chapter list and "Contents" buttons open their
+  sidebars and their links are followed (the book's fix for an upstream theme bug),
+  and every figure keeps at least 3/4 of its size, scrolling sideways in its cell;
+  at laptop width the chapter-list button collapses the sidebar;
 - the "Draw a digit" page: its JavaScript forward pass against Keras on 1,000
   real MNIST test digits (same class, probabilities within 1e-4) and against the
   NumPy reference layers (every feature map); its preprocessing against
@@ -772,3 +776,123 @@ def test_no_request_left_the_machine(server, open_context):
     assert rec.requests, "no request was recorded"
     external = sorted({u for u in Recorder.all_requests if not _is_local(u)})
     assert not external, f"requests to other hosts: {external}"
+
+
+# ---------------------------------------------------------------- phone width
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
+
+
+def _open_dialogs(page) -> list[str]:
+    return page.evaluate("() => Array.from(document.querySelectorAll('dialog[open]')).map(d => d.id)")
+
+
+def test_phone_navigation(server, open_context):
+    """At 390 px: the chapter list and "Contents" buttons open their sidebars, links work.
+
+    The themes' own handlers miss the visible buttons (pydata-sphinx-theme#2451,
+    sphinx-book-theme#988); ``book_tools/static/cnn-book-phone.js`` passes the tap on.
+    Exactly one dialog opens per tap, so the fix would also be caught doing it twice.
+    """
+    ctx, rec = open_context(**PHONE)
+    page = ctx.new_page()
+    start, target = TOC[3], TOC[4]
+    page.goto(page_url(server, start), wait_until="load")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    # The chapter list: tap the visible button, pick the next chapter.
+    page.locator(".bd-header-article button.primary-toggle").tap()
+    page.wait_for_selector("#pst-primary-sidebar-modal[open]", timeout=3000)
+    assert _open_dialogs(page) == ["pst-primary-sidebar-modal"]
+    link = page.locator(f"#pst-primary-sidebar-modal a[href$='{target.split('/')[-1]}.html']")
+    assert link.is_visible(), f"the chapter list does not show a visible link to {target}"
+    box = link.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["viewport"]["width"], box
+    page.screenshot(path=str(SHOTS / "phone_chapter_list.png"))
+    link.tap()
+    page.wait_for_url(page_url(server, target), timeout=5000)
+    page.wait_for_load_state("load")
+    h1 = page.locator("article h1").first.inner_text()
+    assert words(h1.replace("#", "")) == words(first_heading(source_of(target)))
+
+    # "Contents": tap, jump to the page's second section; the dialog closes on the jump.
+    page.locator(".bd-header-article button.secondary-toggle").tap()
+    page.wait_for_selector("#pst-secondary-sidebar-modal[open]", timeout=3000)
+    assert _open_dialogs(page) == ["pst-secondary-sidebar-modal"]
+    page.screenshot(path=str(SHOTS / "phone_contents.png"))
+    section = page.locator("#pst-secondary-sidebar-modal nav.page-toc a").nth(1)
+    anchor = section.get_attribute("href")
+    assert anchor and anchor.startswith("#"), anchor
+    section.tap()
+    page.wait_for_function("() => !document.querySelector('dialog[open]')", timeout=3000)
+    assert page.url.endswith(anchor)
+    on_screen = f"""() => {{
+        const top = document.getElementById({anchor[1:]!r}).getBoundingClientRect().top;
+        return top >= 0 && top < {PHONE["viewport"]["height"] // 2};
+    }}"""
+    page.wait_for_function(on_screen, timeout=3000)  # the theme scrolls smoothly
+    page.wait_for_timeout(600)  # the dialog's closing animation, for the screenshot
+    page.screenshot(path=str(SHOTS / "phone_after_contents_link.png"))
+    assert not rec.problems(), rec.problems()
+    REPORT["phone_navigation"] = f"{start} -> {target} -> {anchor}"
+
+
+def test_laptop_chapter_list_button_collapses_the_sidebar(server, open_context):
+    """At laptop width the same button hides and shows the chapter list (no dialog)."""
+    ctx, rec = open_context()
+    page = ctx.new_page()
+    page.goto(page_url(server, TOC[2]), wait_until="load")
+    sidebar = page.locator("#pst-primary-sidebar")
+    assert sidebar.is_visible()
+    button = page.locator(".bd-header-article button.primary-toggle")
+    shown = "() => document.querySelector('#pst-primary-sidebar').checkVisibility({visibilityProperty: true})"
+    button.click()
+    page.wait_for_function(f"() => !({shown})()", timeout=3000)
+    assert _open_dialogs(page) == []
+    button.click()
+    page.wait_for_function(shown, timeout=3000)
+    assert not rec.problems(), rec.problems()
+
+
+def test_figures_stay_readable_at_phone_width(server, open_context):
+    """At 390 px every figure shows at least 3/4 of its natural size, scrolling in its cell.
+
+    A figure wider than the column scrolls sideways inside its output (the page itself
+    never scrolls sideways), instead of shrinking until its labels are unreadable.
+    """
+    ctx, rec = open_context(**PHONE)
+    page = ctx.new_page()
+    problems, widths = [], []
+    for docname in TOC:
+        page.goto(page_url(server, docname), wait_until="load")
+        undecoded_images(page)
+        page_width = page.evaluate("() => document.documentElement.scrollWidth")
+        if page_width > PHONE["viewport"]["width"] + 1:
+            problems.append(f"{docname}: the page scrolls sideways ({page_width} px)")
+        for natural, shown, scrolls in page.evaluate(
+            """() => Array.from(document.querySelectorAll('div.cell_output img')).map(img => {
+                const box = img.closest('div.cell_output');
+                return [img.naturalWidth, img.getBoundingClientRect().width, box.scrollWidth > box.clientWidth];
+            })"""
+        ):
+            widths.append(shown / natural)
+            if shown < 0.74 * natural:
+                problems.append(f"{docname}: a {natural} px figure is shown {shown:.0f} px wide")
+            if shown > PHONE["viewport"]["width"] and not scrolls:
+                problems.append(f"{docname}: a {shown:.0f} px figure is cut, its cell does not scroll")
+    wide = next(
+        (d for d in TOC if page.goto(page_url(server, d)) and page.evaluate(
+            "() => Array.from(document.querySelectorAll('div.cell_output img')).some(i => i.naturalWidth > 1000)")),
+        None,
+    )
+    if wide:
+        page.locator("div.cell_output img").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(SHOTS / "phone_figure.png"))
+    assert widths, "no figure found in the book"
+    REPORT["phone_figures_checked"] = len(widths)
+    assert not problems, "\n  ".join(problems)
+    assert not rec.problems(), rec.problems()

@@ -87,6 +87,7 @@ def imshow(
     kind: str = "digit",
     lim: float | None = None,
     ticks: bool = False,
+    **imshow_kwargs,
 ) -> matplotlib.image.AxesImage:
     """Draw one image panel in the book's style and return it (for a colour bar).
 
@@ -98,7 +99,8 @@ def imshow(
       ``lim`` (default: the largest absolute value);
     - ``"activation"``: non-negative values, ``magma`` from 0 to ``lim`` (default: max).
 
-    The panel gets a full thin frame and, unless ``ticks``, no ticks.
+    The panel gets a full thin frame and, unless ``ticks``, no ticks. Other keyword
+    arguments (``extent``, ``alpha``) go to ``ax.imshow``.
     """
     values = _squeeze_image(values)
     if kind not in IMAGE_KINDS:
@@ -117,7 +119,7 @@ def imshow(
             )
         top = lim if lim is not None else (biggest or 1.0)
         kwargs = {"cmap": ACTIVATION_CMAP, "vmin": 0, "vmax": top}
-    image = ax.imshow(values, **kwargs)
+    image = ax.imshow(values, **kwargs, **imshow_kwargs)
     if not ticks:
         _no_ticks(ax)
     frame(ax)
@@ -199,18 +201,25 @@ def show_digits(
 
 
 def show_pixels(
-    image: np.ndarray, title: str = "", ax: plt.Axes | None = None, fmt: str = "{:d}"
+    image: np.ndarray,
+    title: str = "",
+    ax: plt.Axes | None = None,
+    fmt: str = "{:d}",
+    fontsize: float | None = None,
 ) -> plt.Figure:
-    """One image with each pixel's value written on it (small images only)."""
+    """One image with each pixel's value written on it (small images only).
+
+    ``fontsize`` defaults to 8 points, or 5 for images wider than 20 pixels.
+    """
     image = _squeeze_image(image)
     if ax is None:
-        size = max(4.0, 0.34 * max(image.shape))
+        size = min(max(4.0, 0.34 * max(image.shape)), MAX_WIDTH - 1.2)
         fig, ax = plt.subplots(figsize=(size + 1.2, size))
     else:
         fig = ax.figure
     vmax = float(image.max()) or 1.0
     im = imshow(ax, image, "digit", lim=vmax, ticks=True)
-    small = 5 if max(image.shape) > 20 else 8
+    small = fontsize or (5 if max(image.shape) > 20 else 8)
     for (i, j), v in np.ndenumerate(image):
         if v:
             text = fmt.format(int(v)) if fmt == "{:d}" else fmt.format(v)

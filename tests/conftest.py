@@ -11,3 +11,14 @@ def mnist():
     from cnn_helpers.data import load_mnist
 
     return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def tutorial_model():
+    """The tutorial's network, compiled with its settings, with seeded random weights (no training)."""
+    import keras
+
+    from cnn_helpers.model import build_tutorial_model
+
+    keras.utils.set_random_seed(1)
+    return build_tutorial_model()

@@ -1,8 +1,10 @@
-"""cnn_helpers.model: the seed network, the formulas, and the seed's printed summary as test data."""
+"""cnn_helpers.model: the tutorial's network, the formulas, the tutorial's printed summary as test data,
+and the per-layer outputs and tables the chapters print."""
 from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
@@ -13,43 +15,38 @@ keras = m.keras
 KERAS2_TYPE_NAMES = {"MaxPooling2": "MaxPooling2D"}  # Keras 2 cut its fixed-width first column mid-word
 
 
-@pytest.fixture(scope="module")
-def seed_model():
-    return m.build_tutorial_model()
+def test_every_row_of_the_tutorial_summary_matches_keras_3_and_the_formulas(tutorial_model):
+    tutorial_rows = m.tutorial_summary()
+    assert len(tutorial_rows) == 8, "the tutorial prints 5 rows before the head and 3 after"
+    keras_rows = m.layer_table(tutorial_model)
+    formula_rows = m.derived_table(tutorial_model)
+    for theirs, ours, formula in zip(tutorial_rows, keras_rows, formula_rows, strict=True):
+        assert KERAS2_TYPE_NAMES.get(theirs["type"], theirs["type"]) == ours["type"] == formula["type"]
+        assert theirs["output_shape"] == ours["output_shape"] == formula["output_shape"]
+        assert theirs["params"] == ours["params"] == formula["params"]
 
 
-def test_every_row_of_the_tutorial_summary_matches_keras_3_and_the_formulas(seed_model):
-    seed_rows = m.tutorial_summary()
-    assert len(seed_rows) == 8, "the seed prints 5 rows before the head and 3 after"
-    keras_rows = m.layer_table(seed_model)
-    formula_rows = m.derived_table(seed_model)
-    for seed, ours, formula in zip(seed_rows, keras_rows, formula_rows, strict=True):
-        assert KERAS2_TYPE_NAMES.get(seed["type"], seed["type"]) == ours["type"] == formula["type"]
-        assert seed["output_shape"] == ours["output_shape"] == formula["output_shape"]
-        assert seed["params"] == ours["params"] == formula["params"]
-
-
-def test_totals(seed_model):
-    assert seed_model.count_params() == 93_322
+def test_totals(tutorial_model):
+    assert tutorial_model.count_params() == 93_322
     base = m.build_tutorial_model(compile=False, head=False)
     assert base.count_params() == m.tutorial_summary_total() == 55_744
 
 
-def test_seed_model_is_compiled_like_the_seed(seed_model):
-    assert seed_model.optimizer.__class__.__name__ == "RMSprop"
-    assert seed_model.loss == "categorical_crossentropy"
-    assert seed_model.input_shape == (None, 28, 28, 1)
-    assert seed_model.layers[-1].activation.__name__ == "softmax"
+def test_tutorial_model_is_compiled_like_the_tutorials(tutorial_model):
+    assert tutorial_model.optimizer.__class__.__name__ == "RMSprop"
+    assert tutorial_model.loss == "categorical_crossentropy"
+    assert tutorial_model.input_shape == (None, 28, 28, 1)
+    assert tutorial_model.layers[-1].activation.__name__ == "softmax"
 
 
-def test_building_the_seed_model_gives_no_warning():
+def test_building_the_tutorial_model_gives_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         m.build_tutorial_model()
 
 
 def test_input_shape_argument_warns_in_keras_3():
-    """The seed's `input_shape=` style still works but Keras 3 warns about it (the book explains why)."""
+    """The tutorial's `input_shape=` style still works but Keras 3 warns about it (the book explains why)."""
     with pytest.warns(UserWarning, match="input_shape"):
         keras.layers.Conv2D(32, (3, 3), input_shape=(28, 28, 1))
 
@@ -85,8 +82,8 @@ def test_parameter_formulas():
     assert m.dense_params(64, 10) == 650
 
 
-def test_forward_macs_of_the_seed_model(seed_model):
-    macs = [count for _, count in m.forward_macs(seed_model)]
+def test_forward_macs_of_the_tutorial_model(tutorial_model):
+    macs = [count for _, count in m.forward_macs(tutorial_model)]
     assert sum(macs) == 2_794_240  # BOOK.md: 2.79 M multiply-adds per image
     assert macs[0] == 26 * 26 * 32 * 9  # the first convolution
     assert len(macs) == 5  # three convolutions and two dense layers
@@ -127,3 +124,47 @@ def test_layer_names_do_not_depend_on_what_was_built_before():
     first = [layer.name for layer in m.build_tutorial_model(compile=False).layers]
     second = [layer.name for layer in m.build_tutorial_model(compile=False).layers]
     assert first == second == list(m.TUTORIAL_LAYER_NAMES)
+
+
+# ---------------------------------------------------------------- per-layer outputs and tables
+def test_layer_outputs_shapes_follow_the_formulas_and_end_in_the_prediction(tutorial_model):
+    x = np.random.default_rng(0).random((5, 28, 28, 1), dtype=np.float32)
+    outs = m.layer_outputs(tutorial_model, x, batch_size=2)  # several chunks
+    rows = m.derived_table(tutorial_model)
+    assert list(outs) == [row["name"] for row in rows]
+    for row in rows:
+        assert outs[row["name"]].shape == (5, *row["output_shape"][1:])
+    np.testing.assert_allclose(outs[rows[-1]["name"]], tutorial_model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_layer_outputs_of_one_image_drop_the_batch_axis(tutorial_model):
+    x = np.random.default_rng(1).random((28, 28, 1), dtype=np.float32)
+    one = m.layer_outputs(tutorial_model, x)
+    batch = m.layer_outputs(tutorial_model, x[None])
+    assert next(iter(one.values())).shape == (26, 26, 32)  # the first convolution's maps
+    for name in one:
+        np.testing.assert_array_equal(one[name], batch[name][0])
+
+
+def test_layer_outputs_rejects_the_wrong_image_shape(tutorial_model):
+    with pytest.raises(ValueError, match=r"expects images of shape \(28, 28, 1\)"):
+        m.layer_outputs(tutorial_model, np.zeros((2, 28, 28)))
+
+
+def test_format_table_aligns_numbers_right_and_text_left():
+    text = m.format_table(
+        [["conv2d", (None, 26, 26, 32), 320, 0.5], ["dense", "(None, 64)", np.int64(36928), np.float32(1.25)]],
+        ["layer", "shape", "params", "x"],
+    )
+    lines = text.splitlines()
+    assert lines[0].split() == ["layer", "shape", "params", "x"]
+    assert set(lines[1].replace(" ", "")) == {"-"}
+    assert lines[2].startswith("conv2d  (None, 26, 26, 32)     320")
+    assert lines[3].startswith("dense   (None, 64)          36,928")
+    assert len({len(line) for line in lines[:2]}) == 1  # header and rule have the same width
+    assert lines[2].endswith(" 0.5") and lines[3].endswith("1.25")
+
+
+def test_format_table_rejects_ragged_rows():
+    with pytest.raises(ValueError, match="every row needs 2 values"):
+        m.format_table([[1, 2, 3]], ["a", "b"])

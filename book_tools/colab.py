@@ -48,15 +48,13 @@ import sys
 
 if "google.colab" in sys.modules:
     import subprocess
+    from importlib.metadata import version
 
     # pip keeps Colab's own TensorFlow and Keras: the package accepts their versions.
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", {requirement!r}],
-        check=True,
-    )
-    import keras, tensorflow as tf  # noqa: E401
-
-    print(f"cnn_helpers installed; TensorFlow {{tf.__version__}}, Keras {{keras.__version__}}")'''
+    package = {requirement!r}
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)
+    versions = {{name: version(name) for name in ("cnn-helpers", "tensorflow", "keras")}}
+    print("Installed for this chapter:", versions)'''
 
 
 def repository_url(config: Path = CONFIG) -> str:
@@ -122,7 +120,9 @@ def insert_setup_cell(nb: dict, url: str | None = None) -> bool:
     first_code = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), len(cells))
     if any("id" in c for c in cells):  # nbformat >= 4.5: every cell has a unique id
         wanted["id"] = TAG
-    cells.insert(first_code, wanted)
+    from nbformat import from_dict  # a NotebookNode, like the cells nbformat.read gives
+
+    cells.insert(first_code, from_dict(wanted))
     return True
 
 

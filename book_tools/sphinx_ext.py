@@ -14,7 +14,8 @@ as ``make book``:
 3. **The phone fix and the book's styles.** ``static/cnn-book-phone.js`` makes the
    sidebar buttons work (upstream theme bug, see that file) and
    ``static/cnn-book.css`` lets wide figures scroll on phones and code wrap in print.
-4. **No script twice on a page** (below).
+4. **A link to the PDF** (``make pdf``, :mod:`book_tools.pdf`) in every page's footer.
+5. **No script twice on a page** (below).
 
 It removes duplicate ``<script>`` entries from every page. With Sphinx 7.4, an
 inline script that an extension registers after the builder has started is
@@ -92,6 +93,17 @@ def _require_local_mathjax(app, config) -> None:
         )
 
 
+def _link_pdf(app, pagename, templatename, context, doctree) -> None:
+    """Every page's footer links to the whole book as one PDF (``make pdf`` writes it)."""
+    if app.builder.name != "html":
+        return  # not in the one-page HTML that the PDF is printed from
+    from book_tools.pdf import PDF_NAME
+
+    href = context["pathto"](PDF_NAME, 1)
+    link = f'<p class="cnn-book-pdf"><a href="{href}">The whole book as one PDF</a></p>'
+    context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + link
+
+
 def _add_static(app, config) -> None:
     if str(STATIC) not in [str(p) for p in config.html_static_path]:
         config.html_static_path.append(str(STATIC))
@@ -121,5 +133,6 @@ def setup(app):
         app.add_js_file(name)
     for name in CSS_FILES:
         app.add_css_file(name)
+    app.connect("html-page-context", _link_pdf)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

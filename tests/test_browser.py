@@ -896,3 +896,106 @@ def test_figures_stay_readable_at_phone_width(server, open_context):
     REPORT["phone_figures_checked"] = len(widths)
     assert not problems, "\n  ".join(problems)
     assert not rec.problems(), rec.problems()
+
+
+# ---------------------------------------------------------------- the whole book as one PDF
+PDF = ROOT / "_build" / "pdf" / "cnn-book.pdf"
+PDF_PAGE = ROOT / "_build" / "pdf-src" / "_build" / "singlehtml" / "book.html"
+
+
+@functools.lru_cache(maxsize=1)
+def build_pdf() -> Path:
+    """``python -m book_tools.pdf`` once per session, after the HTML build (it links to the PDF)."""
+    build_book()
+    if os.environ.get("CNN_BOOK_SKIP_BUILD") == "1":
+        assert PDF.exists() and PDF_PAGE.exists(), "CNN_BOOK_SKIP_BUILD=1 but there is no PDF: run `make pdf` first"
+        return PDF
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "book_tools.pdf"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    REPORT["pdf_seconds"] = round(time.perf_counter() - start, 1)
+    if proc.returncode != 0:
+        pytest.fail(f"python -m book_tools.pdf failed (exit {proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}", pytrace=False)
+    return PDF
+
+
+@pytest.fixture(scope="session")
+def book_pdf(chromium) -> Path:
+    return build_pdf()
+
+
+def _squash(text: str) -> str:
+    """Lower-case letters and digits only: PDF text breaks lines and words anywhere."""
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+def _image_count(page) -> int:
+    """Image XObjects drawn on a PDF page, counting those inside form XObjects too."""
+    def count(resources, seen) -> int:
+        xobjects = (resources or {}).get("/XObject") or {}
+        n = 0
+        for ref in xobjects.values():
+            obj = ref.get_object()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if obj.get("/Subtype") == "/Image":
+                n += 1
+            elif obj.get("/Subtype") == "/Form":
+                n += count(obj.get("/Resources"), seen)
+        return n
+
+    return count(page.get("/Resources"), set())
+
+
+def test_pdf_has_every_chapter_in_order_its_figures_and_uncut_code(book_pdf):
+    from html import unescape
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(book_pdf))
+    pages = [page.extract_text() or "" for page in reader.pages]
+    REPORT["pdf_pages"] = len(pages)
+    REPORT["pdf_megabytes"] = round(book_pdf.stat().st_size / 1e6, 1)
+    assert len(TOC) <= len(pages) <= 1000, f"{len(pages)} pages for {len(TOC)} chapters"
+
+    # Every chapter's title, in the order of _toc.yml, and in the PDF's outline.
+    squashed = [_squash(p) for p in pages]
+    outline = [_squash(item.title) for item in reader.outline if not isinstance(item, list)]
+    last = -1
+    for docname in TOC:
+        title = _squash(" ".join(words(first_heading(source_of(docname)))))
+        found = next((i for i, text in enumerate(squashed) if i >= last and title in text), None)
+        assert found is not None, f"{docname}: its title is not in the PDF after page {last + 1}"
+        last = found
+        assert any(title in item for item in outline), f"{docname}: its title is not in the PDF's outline"
+
+    # Figures: at least as many images in the PDF as figures in the page it was printed from.
+    html = PDF_PAGE.read_text(encoding="utf-8")
+    figures = len(re.findall(r'<div class="cell_output[^"]*">\s*<img ', html))
+    images = sum(_image_count(page) for page in reader.pages)
+    REPORT["pdf_images"] = images
+    assert figures > 0 and images >= figures, f"{images} images in the PDF, {figures} figures in the book"
+
+    # Code wraps instead of being cut: the end of the longest code line is in the PDF.
+    code_lines = [
+        unescape(re.sub(r"<[^>]+>", "", line))
+        for block in re.findall(r'<div class="highlight"><pre>(.*?)</pre>', html, flags=re.S)
+        for line in block.splitlines()
+    ]
+    longest = max(code_lines, key=len)
+    REPORT["pdf_longest_code_line_chars"] = len(longest)
+    assert _squash(longest)[-20:] in "".join(squashed), f"the end of the longest code line is cut: {longest!r}"
+
+
+def test_every_page_links_to_the_pdf(book_pdf, server, open_context):
+    ctx, rec = open_context()
+    page = ctx.new_page()
+    size = book_pdf.stat().st_size
+    for docname in TOC:
+        page.goto(page_url(server, docname), wait_until="load")
+        link = page.locator("footer .cnn-book-pdf a")
+        assert link.count() == 1, f"{docname}: no link to the PDF in the footer"
+        resp = page.request.get(link.evaluate("a => a.href"))
+        assert resp.status == 200 and resp.headers.get("content-type") == "application/pdf", docname
+        assert len(resp.body()) == size, f"{docname}: the linked PDF is not the one `make pdf` wrote"
+    assert not rec.problems(), rec.problems()

@@ -56,7 +56,7 @@ browser: $(STAMP) browser-deps
 # The chapters in JupyterLab, with the book's kernel ("Python 3 (cnn-book)"), opened at
 # the first chapter. Same as: .venv/bin/jupyter lab chapters/00_intro.ipynb
 lab: $(STAMP)
-	$(BIN)/jupyter lab chapters/00_intro.ipynb
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) chapters/00_intro.ipynb
 
 # The whole book as one PDF (_build/pdf/cnn-book.pdf, also copied next to the HTML book,
 # whose footers link to it): the HTML build first, then a one-page build printed by

@@ -2,8 +2,8 @@
 
 A chapter opened in Google Colab has no ``cnn_helpers``: its first code cell
 (``import cnn_helpers``) would fail. So each chapter starts with one small code
-cell, tagged ``colab-setup`` (and ``hide-input``: the web book shows it folded),
-that installs the book's package from the repository **only on Colab**. Anywhere
+cell, tagged ``colab-setup`` (and ``remove-cell``: the web book and the PDF leave it
+out, readers of the web book have nothing to install), that installs the book's package from the repository **only on Colab**. Anywhere
 else it does nothing and prints nothing, so ``pytest --nbval`` compares it cleanly.
 
 On Colab it installs ``cnn-helpers[colab]`` with pip's default strategy
@@ -37,8 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "_config.yml"
 #: The tag that marks the set-up cell (how the inserter finds it again).
 TAG = "colab-setup"
-#: All tags of the cell: ``hide-input`` folds it in the web book (it prints nothing there).
-TAGS = [TAG, "hide-input"]
+#: All tags of the cell: ``remove-cell`` leaves it out of the web book and the PDF; a
+#: reader sees it where it runs (Colab, Jupyter), with the comment saying what it does.
+TAGS = [TAG, "remove-cell"]
 #: The extra the cell installs (``pyproject.toml``: what Colab lacks and the chapters import).
 EXTRA = "colab"
 
@@ -86,7 +87,7 @@ def setup_cell(url: str | None = None) -> dict:
         "execution_count": None,
         "metadata": {"tags": list(TAGS)},
         "outputs": [],
-        "source": setup_cell_source(url).splitlines(keepends=True),
+        "source": setup_cell_source(url),  # nbformat splits it into lines when writing
     }
 
 

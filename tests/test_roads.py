@@ -355,3 +355,27 @@ def test_plain_pytest_nbval_collects_exactly_the_chapters_and_tests(args):
     assert collected_files <= expected, sorted(collected_files - expected)
     assert {f for f in expected if f.endswith(".ipynb")} <= collected_files
     print(f"[report] plain pytest --nbval {' '.join(args)}: {len(ids)} items from {len(files)} files")
+
+
+@pytest.mark.slow
+def test_the_setup_cell_runs_silently_and_passes_nbval_off_colab(tmp_path):
+    """Executed by a real kernel (not on Colab), the cell stores no output; nbval agrees."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# A chapter"), nbformat.v4.new_code_cell("print(6 * 7)")]
+    colab.insert_setup_cell(nb, URL)
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    setup, work = _code_cells(nb)
+    assert colab.TAG in setup.metadata.tags
+    assert setup.outputs == [] and setup.execution_count == 1
+    assert work.outputs[0]["text"] == "42\n" and work.execution_count == 2
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nb, path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(path), "--nbval", "--nbval-current-env", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "2 passed" in proc.stdout

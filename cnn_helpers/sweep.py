@@ -2,7 +2,7 @@
 
 The generalisation chapter compares variants of a recipe (dropout, random shifts,
 optimizers, learning rates) without keeping a copy of the training code per
-variant: ``chapters/runs/train_recipe.ipynb`` trains one recipe for a list of
+variant: ``_assets/runs/train_recipe.ipynb`` trains one recipe for a list of
 random seeds and glues its results, and :func:`run_variant` runs it with other
 settings and reads the results back as Python lists.
 """

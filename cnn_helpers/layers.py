@@ -362,3 +362,247 @@ def border_ink(images, width: int = 1) -> np.ndarray:
     inner[width:-width, width:-width] = True
     touched = (ink & ~inner).any(axis=(-2, -1))
     return bool(touched) if x.ndim == 2 else touched
+
+# ---- backward passes
+# Each ``<forward>_backward`` takes the forward's inputs and the gradient of the loss
+# with respect to the forward's output (``grad_out``, the same shape as that output),
+# and returns the gradients of the loss with respect to the forward's array arguments,
+# in their order. This is the chain rule, one layer at a time: a network's backward
+# pass calls them from the last layer to the first, each passing its ``grad_x`` on
+# as the ``grad_out`` of the layer before it. Results are float64, like the forwards.
+
+__all__ += [
+    "conv2d_backward",
+    "relu_backward",
+    "max_pool2d_backward",
+    "flatten_backward",
+    "dense_backward",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_backward",
+]
+
+
+def _grad_out(grad_out, shape: tuple[int, ...], fn: str) -> np.ndarray:
+    """``grad_out`` as floats; refused unless it has the forward output's shape."""
+    g = _as_float(grad_out, fn, "grad_out")
+    if g.shape != tuple(shape):
+        raise ValueError(
+            f"{fn}: grad_out must have the shape of the forward output, "
+            f"{tuple(shape)}; got {g.shape}"
+        )
+    return g
+
+
+def _pads(
+    shape: tuple[int, ...], window: tuple[int, int], stride: tuple[int, int], mode: str
+) -> tuple[int, int, int, int]:
+    """The (top, bottom, left, right) border the forward added to an ``(N, H, W, C)``
+    batch: none for VALID, TensorFlow's lopsided split for SAME."""
+    if mode == "valid":
+        return 0, 0, 0, 0
+    top, bottom = _same_pads(shape[1], window[0], stride[0])
+    left, right = _same_pads(shape[2], window[1], stride[1])
+    return top, bottom, left, right
+
+
+def conv2d_backward(
+    x, kernel, grad_out, stride: IntPair = 1, padding: str = "valid"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of a :func:`conv2d`: ``(grad_x, grad_kernel, grad_bias)``.
+
+    ``x``, ``kernel``, ``stride`` and ``padding`` are what the forward was given
+    (the bias does not change any gradient, so it is not needed); ``grad_out`` is
+    the gradient of the loss with respect to the forward's output. Every output
+    value was a window of ``x`` times the kernel, plus the bias, so:
+
+    - ``grad_bias[o]`` adds up ``grad_out`` over every position (and image) of filter o;
+    - ``grad_kernel`` adds up every window of ``x`` weighted by its ``grad_out``;
+    - ``grad_x`` sends each ``grad_out`` back through the kernel's weights to the
+      pixels of its window. A pixel in several windows collects from all of them;
+      gradient that lands on SAME's zero border is dropped, since the border is
+      not part of ``x``.
+
+    Shapes are those of ``x``, ``kernel`` and ``(C_out,)``.
+    """
+    fn = "conv2d_backward"
+    batch, single = _as_batch(x, fn)
+    k = _as_float(kernel, fn, "kernel")
+    if k.ndim != 4:
+        raise ValueError(
+            f"{fn}: kernel must have shape (kh, kw, C_in, C_out); got {k.shape}"
+        )
+    if k.shape[2] != batch.shape[3]:
+        raise ValueError(
+            f"{fn}: kernel expects C_in={k.shape[2]} input channels "
+            f"(kernel shape {k.shape}) but x has {batch.shape[3]} "
+            f"(x shape {np.shape(x)})"
+        )
+    strides = _pair(stride, fn, "stride")
+    mode = _padding(padding, fn)
+    # Every window of x, (N, oh, ow, C_in, kh, kw), as the forward multiplied them.
+    windows = _windows(batch, k.shape[:2], strides, mode, 0.0, fn)
+    n, oh, ow = windows.shape[:3]
+    out_shape = (oh, ow, k.shape[3]) if single else (n, oh, ow, k.shape[3])
+    g = _grad_out(grad_out, out_shape, fn).reshape(n, oh, ow, k.shape[3])
+
+    grad_bias = g.sum(axis=(0, 1, 2))
+    grad_kernel = np.einsum("nhwcij,nhwo->ijco", windows, g)
+
+    (kh, kw), (sh, sw) = k.shape[:2], strides
+    top, bottom, left, right = _pads(batch.shape, (kh, kw), strides, mode)
+    h, w = batch.shape[1:3]
+    grad_padded = np.zeros((n, h + top + bottom, w + left + right, batch.shape[3]))
+    # Weight (i, j) met padded input pixel (r * sh + i, c * sw + j) at output (r, c).
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i, i + (oh - 1) * sh + 1, sh)
+            cols = slice(j, j + (ow - 1) * sw + 1, sw)
+            grad_padded[:, rows, cols, :] += g @ k[i, j].T  # (N, oh, ow, C_in)
+    grad_x = grad_padded[:, top : top + h, left : left + w]  # drop the border
+    return (grad_x[0] if single else grad_x), grad_kernel, grad_bias
+
+
+def relu_backward(x, grad_out) -> np.ndarray:
+    """Gradient of :func:`relu` w.r.t. ``x``: ``grad_out`` where ``x > 0``, else 0.
+
+    ReLU passes a positive input through unchanged (slope 1) and holds a negative
+    one at 0 (slope 0). At exactly 0 the slope is taken as 0, as TensorFlow does.
+    """
+    arr = _as_float(x, "relu_backward", "x")
+    g = _grad_out(grad_out, arr.shape, "relu_backward")
+    return np.where(arr > 0, g, 0.0)
+
+
+def max_pool2d_backward(
+    x,
+    grad_out,
+    pool: IntPair = 2,
+    stride: IntPair | None = None,
+    padding: str = "valid",
+) -> np.ndarray:
+    """Gradient of :func:`max_pool2d` with respect to ``x``.
+
+    Each window's output was one of its inputs, the largest, so the window's
+    ``grad_out`` goes to that one input and the others get nothing. When several
+    inputs tie for the largest, the first in reading order (row by row, left to
+    right) gets it, as in TensorFlow. Overlapping windows (a stride smaller than
+    the pool) can pick the same input; it then collects the sum.
+    """
+    fn = "max_pool2d_backward"
+    batch, single = _as_batch(x, fn)
+    size, strides, mode = _pool_config(pool, stride, padding, fn)
+    windows = _windows(batch, size, strides, mode, -np.inf, fn)  # (N,oh,ow,C,ph,pw)
+    n, oh, ow, c, ph, pw = windows.shape
+    out_shape = (oh, ow, c) if single else (n, oh, ow, c)
+    g = _grad_out(grad_out, out_shape, fn).reshape(n, oh, ow, c)
+
+    winner = windows.reshape(n, oh, ow, c, ph * pw).argmax(axis=-1)  # the first largest
+    nn, hh, ww, cc = np.indices((n, oh, ow, c))
+    # The winner's row and column in the padded input.
+    rows = hh * strides[0] + winner // pw
+    cols = ww * strides[1] + winner % pw
+    top, bottom, left, right = _pads(batch.shape, size, strides, mode)
+    h, w = batch.shape[1:3]
+    grad_padded = np.zeros((n, h + top + bottom, w + left + right, c))
+    np.add.at(grad_padded, (nn, rows, cols, cc), g)  # add.at: a pixel may win twice
+    grad_x = grad_padded[:, top : top + h, left : left + w]  # drop the border
+    return grad_x[0] if single else grad_x
+
+
+def flatten_backward(x, grad_out) -> np.ndarray:
+    """Gradient of :func:`flatten` w.r.t. ``x``: ``grad_out`` put back in ``x``'s shape.
+
+    Flatten only moves numbers, so its backward moves the gradients back, in the
+    same channels-last order.
+    """
+    arr = _as_float(x, "flatten_backward", "x")
+    if arr.ndim not in (3, 4):
+        raise ValueError(
+            "flatten_backward: x must have shape (H, W, C) or (N, H, W, C); "
+            f"got {arr.shape}"
+        )
+    out_shape = (arr.size,) if arr.ndim == 3 else (arr.shape[0], arr[0].size)
+    return _grad_out(grad_out, out_shape, "flatten_backward").reshape(arr.shape)
+
+
+def dense_backward(x, weights, grad_out) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of a :func:`dense` layer: ``(grad_x, grad_weights, grad_bias)``.
+
+    The forward was ``x @ W + b``, so ``grad_x = grad_out @ W.T`` (each input
+    collects from every unit it fed, through that unit's weight),
+    ``grad_weights = x.T @ grad_out`` (weight (i, u) moves with input i times unit
+    u's gradient, summed over the batch) and ``grad_bias`` is ``grad_out`` summed
+    over the batch. Shapes are those of ``x``,
+    ``weights`` and ``(units,)``.
+    """
+    fn = "dense_backward"
+    v = _as_float(x, fn, "x")
+    w = _as_float(weights, fn, "weights")
+    if v.ndim not in (1, 2):
+        raise ValueError(
+            f"{fn}: x must have shape (inputs,) or (N, inputs); got {v.shape}"
+        )
+    if w.ndim != 2:
+        raise ValueError(
+            f"{fn}: weights must have shape (inputs, units); got {w.shape}"
+        )
+    if v.shape[-1] != w.shape[0]:
+        raise ValueError(
+            f"{fn}: x has {v.shape[-1]} inputs (shape {v.shape}) but weights expect "
+            f"{w.shape[0]} (weights shape {w.shape})"
+        )
+    g = _grad_out(grad_out, (*v.shape[:-1], w.shape[1]), fn)
+    # As a batch, even for one vector, so one formula serves both.
+    rows, g_rows = v.reshape(-1, w.shape[0]), g.reshape(-1, w.shape[1])
+    return g @ w.T, rows.T @ g_rows, g_rows.sum(axis=0)
+
+
+def _logits_and_labels(logits, labels_onehot, fn: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scores ``(classes,)`` or ``(N, classes)``, and one-hot labels of that shape."""
+    z = _as_float(logits, fn, "logits")
+    y = _as_float(labels_onehot, fn, "labels_onehot")
+    if z.ndim not in (1, 2) or z.shape[-1] < 1:
+        raise ValueError(
+            f"{fn}: logits must have shape (classes,) or (N, classes); got {z.shape}"
+        )
+    if y.shape != z.shape:
+        raise ValueError(
+            f"{fn}: labels_onehot must have the shape of logits, {z.shape}; "
+            f"got {y.shape} "
+            "(turn class numbers into one-hot rows with keras.utils.to_categorical)"
+        )
+    sums = y.reshape(-1, z.shape[-1]).sum(axis=1)
+    if (y < 0).any() or not np.allclose(sums, 1.0, atol=1e-6):
+        raise ValueError(
+            f"{fn}: each row of labels_onehot must be non-negative and sum to 1 "
+            f"(one-hot); got row sums {sums[:5]}{' ...' if len(sums) > 5 else ''} "
+            f"and minimum {y.min()}"
+        )
+    return z, y
+
+
+def softmax_cross_entropy(logits, labels_onehot) -> float:
+    """Cross-entropy of ``softmax(logits)`` against one-hot labels, the batch's mean.
+
+    For one image with true class c it is ``-log p_c``, where ``p = softmax(logits)``;
+    for a batch ``(N, classes)`` it is the mean over the N images, as Keras's
+    ``categorical_crossentropy`` loss reports it. ``logits`` are the scores *before*
+    the softmax. Computed as ``log-sum-exp(logits) - logits[c]``, with the largest
+    score subtracted first, so large scores cannot overflow.
+    """
+    z, y = _logits_and_labels(logits, labels_onehot, "softmax_cross_entropy")
+    shifted = z - z.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return float(np.mean(-(y * log_p).sum(axis=-1)))
+
+
+def softmax_cross_entropy_backward(logits, labels_onehot) -> np.ndarray:
+    """Gradient of :func:`softmax_cross_entropy` with respect to ``logits``.
+
+    For one image it is ``softmax(logits) - labels_onehot``: every wrong class's
+    score is pushed down by its probability, the true class's pushed up by
+    ``1 - p_c``. For a batch each row is divided by N, because the loss is the mean.
+    """
+    z, y = _logits_and_labels(logits, labels_onehot, "softmax_cross_entropy_backward")
+    grad = softmax(z, axis=-1) - y
+    return grad / len(z) if z.ndim == 2 else grad

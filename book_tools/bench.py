@@ -1,18 +1,33 @@
-"""``make bench``: how fast does the tutorial's recipe train here, next to what the CPU can do?
+"""``make bench``: how fast do the book's trainings run here, side by side with what the CPU can do?
 
-Times every epoch of the tutorial's recipe (5 epochs, batch 64, rmsprop) on the real
-60,000 MNIST images, with the book's training settings, and a large float32
-matrix multiplication in the same run. Reports seconds per epoch, images per
-second, and the training throughput in GFLOP/s as a fraction of the matmul's.
+Peers, timed in one process and interleaved (round after round, each peer once
+per round, the matmul reference before every peer), on the real 60,000 MNIST
+training images:
+
+- ``book train()``: the tutorial's recipe through ``cnn_helpers.train.train``,
+  the path every chapter uses (one repeating tf.data pipeline, ``model.fit``);
+- ``book + steps/exec``: the same, compiled with ``steps_per_execution`` (several
+  training steps per call into TensorFlow); the bench checks that it trains the
+  very same weights;
+- ``plain fit``: ``model.fit`` on NumPy arrays with Keras's defaults;
+- ``bare step``: a ``tf.function`` training step in a Python loop, no Keras fit;
+- ``speedrun``: the final recipe of the speedrun chapter (one epoch).
+
+Reported per peer: seconds per epoch (median over its epochs, first epoch
+included), images per second, the training throughput as a percentage of a
+4096 x 4096 float32 matmul's, and the training time to 0.99 test accuracy
+where the peer evaluates on the test set after each epoch (evaluation not
+timed).
 
 The FLOP count is arithmetic, shown in the output: the multiply-adds of one
 forward pass per image (from ``model.forward_macs``), x2 FLOPs per multiply-add,
 x3 for training (the backward pass costs about twice the forward one), x60,000
-images per epoch.
+images per epoch. BatchNorm's few operations are not counted.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import numpy as np
@@ -20,6 +35,9 @@ import numpy as np
 from cnn_helpers import import_tensorflow_quietly
 
 tf = import_tensorflow_quietly()
+import keras  # noqa: E402
+
+TARGET = 0.99
 
 
 def matmul_gflops(n: int = 4096, repeats: int = 5) -> float:
@@ -49,14 +67,143 @@ def numpy_matmul_gflops(n: int = 4096, repeats: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=5)
-    args = parser.parse_args(argv)
+class EpochClock(keras.callbacks.Callback):
+    """Times every epoch; optionally evaluates on the test set after it, outside the clock."""
 
-    from cnn_helpers.model import build_tutorial_model, forward_macs
+    def __init__(self, test: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        super().__init__()
+        self.test = test
+        self.seconds: list[float] = []
+        self.test_acc: list[float] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+        if self.test is not None:
+            probs = self.model.predict(self.test[0], batch_size=1000, verbose=0)
+            self.test_acc.append(float(np.mean(probs.argmax(1) == self.test[1].argmax(1))))
+
+
+def time_to(seconds: list[float], accs: list[float], target: float = TARGET) -> float:
+    """Training seconds until the first epoch whose test accuracy is at least ``target``."""
+    for k, acc in enumerate(accs):
+        if acc >= target:
+            return float(sum(seconds[: k + 1]))
+    return math.inf
+
+
+def book_path(epochs: int, data) -> dict:
+    """The book's own training: ``cnn_helpers.train.train`` with the tutorial's recipe."""
     from cnn_helpers.train import Recipe, train
 
+    result = train(Recipe(epochs=epochs), verbose=False)
+    return {"seconds": result.epoch_seconds, "weights": result.model.get_weights()}
+
+
+def book_path_steps_per_execution(epochs: int, data, steps: int = 16) -> dict:
+    """``train()``'s code with ``steps_per_execution=steps`` in ``compile``; nothing else changed.
+
+    Several optimizer steps run inside one call into TensorFlow, so Keras's
+    Python work (callbacks, logs, the call itself) is paid once per ``steps``.
+    The batches, their order and the arithmetic are the same, so the weights
+    must be too (the bench compares them).
+    """
+    from cnn_helpers.model import build_tutorial_model
+    from cnn_helpers.train import TUTORIAL_RECIPE, training_dataset
+
+    (x, y), (xt, yt) = data
+    recipe = TUTORIAL_RECIPE
+    keras.utils.set_random_seed(recipe.seed)
+    model = build_tutorial_model(compile=False)
+    model.compile(optimizer=recipe.optimizer, loss=recipe.loss, metrics=["accuracy"],
+                  steps_per_execution=steps)
+    clock = EpochClock((xt, yt))
+    model.fit(training_dataset(x, y, recipe.batch_size, recipe.seed), epochs=epochs,
+              steps_per_epoch=math.ceil(len(x) / recipe.batch_size), shuffle=False, verbose=0,
+              callbacks=[clock])
+    return {"seconds": clock.seconds, "t99": time_to(clock.seconds, clock.test_acc),
+            "weights": model.get_weights()}
+
+
+def plain_fit(epochs: int, data) -> dict:
+    """``model.fit`` on NumPy arrays with Keras's defaults (batch 64, shuffle), the tutorial's recipe."""
+    from cnn_helpers.model import build_tutorial_model
+
+    (x, y), (xt, yt) = data
+    keras.utils.set_random_seed(0)
+    model = build_tutorial_model(compile=True)
+    clock = EpochClock((xt, yt))
+    model.fit(x, y, batch_size=64, epochs=epochs, verbose=0, callbacks=[clock])
+    return {"seconds": clock.seconds, "t99": time_to(clock.seconds, clock.test_acc)}
+
+
+def bare_step(epochs: int, data) -> dict:
+    """A ``tf.function`` training step (rmsprop, batch 64) called from a Python loop: no ``fit``."""
+    from cnn_helpers.model import build_tutorial_model
+    from cnn_helpers.train import training_dataset
+
+    (x, y), _ = data
+    keras.utils.set_random_seed(0)
+    model = build_tutorial_model(compile=False)
+    optimizer = keras.optimizers.RMSprop()
+    loss_fn = keras.losses.CategoricalCrossentropy()
+
+    @tf.function
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(yb, model(xb, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                                      model.trainable_variables))
+        return loss
+
+    batches = iter(training_dataset(x, y, 64, 0))
+    n = math.ceil(len(x) / 64)
+    seconds = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for _ in range(n):
+            loss = step(*next(batches))
+        loss.numpy()
+        seconds.append(time.perf_counter() - start)
+    return {"seconds": seconds}
+
+
+def speedrun_path(epochs: int, data) -> dict:
+    """The speedrun chapter's final recipe (one epoch; ``epochs`` is ignored)."""
+    from cnn_helpers import speedrun as sr
+
+    result = sr.speedrun(sr.FINAL_RECIPE)
+    return {"seconds": [result.train_seconds], "t99": result.time_to(TARGET),
+            "note": f"{result.precision}, test accuracy {result.test_acc:.4f}"}
+
+
+PEERS = {
+    "book train()": book_path,
+    "book + steps/exec": book_path_steps_per_execution,
+    "plain fit": plain_fit,
+    "bare step": bare_step,
+    "speedrun": speedrun_path,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per tutorial-recipe peer")
+    parser.add_argument("--rounds", type=int, default=1, help="times every peer runs, interleaved")
+    parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated subset of: " + ", ".join(PEERS))
+    args = parser.parse_args(argv)
+    names = [p.strip() for p in args.peers.split(",") if p.strip()]
+    unknown = [p for p in names if p not in PEERS]
+    if unknown:
+        parser.error(f"unknown peers {unknown}; choose from {list(PEERS)}")
+
+    from cnn_helpers.data import load_mnist, preprocess
+    from cnn_helpers.model import build_tutorial_model, forward_macs
+
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    data = (preprocess(x_train, y_train), preprocess(x_test, y_test))
     macs = forward_macs(build_tutorial_model(compile=False))
     per_image = sum(m for _, m in macs)
     epoch_flop = per_image * 2 * 3 * 60_000
@@ -65,31 +212,45 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {name:10s} {m:>10,d} multiply-adds per image")
     print(f"  total      {per_image:>10,d} multiply-adds per image (forward)")
     print(f"  x 2 FLOP per multiply-add x 3 (forward + backward) x 60,000 images = {epoch_flop / 1e12:.3f} TFLOP per epoch")
-
-    print("\nMatmul reference (4096 x 4096 float32, best of 5)")
-    peak_before = matmul_gflops()
     numpy_peak = numpy_matmul_gflops()
-    print(f"  TensorFlow: {peak_before:.1f} GFLOP/s   NumPy: {numpy_peak:.1f} GFLOP/s")
+    print(f"NumPy matmul: {numpy_peak:.1f} GFLOP/s")
 
-    print(f"\nSeed recipe: {args.epochs} epochs, batch 64, rmsprop, real MNIST")
-    t0 = time.perf_counter()
-    result = train(Recipe(epochs=args.epochs), verbose=True)
-    total = time.perf_counter() - t0
-    peak_after = matmul_gflops()
-    peak = max(peak_before, peak_after)
+    results: dict[str, list[dict]] = {name: [] for name in names}
+    peaks = []
+    for r in range(args.rounds):
+        for name in names:
+            peaks.append(matmul_gflops())
+            start = time.perf_counter()
+            out = PEERS[name](args.epochs, data)
+            out["wall"] = time.perf_counter() - start
+            results[name].append(out)
+            print(f"round {r + 1}, {name}: epochs {' '.join(f'{s:.1f}' for s in out['seconds'])} s "
+                  f"(matmul before: {peaks[-1]:.0f} GFLOP/s)", flush=True)
+    peak = float(np.median(peaks))
+    print(f"\nMatmul reference (4096 x 4096 float32, best of 5, before each peer): "
+          f"median {peak:.1f}, from {min(peaks):.1f} to {max(peaks):.1f} GFLOP/s")
 
-    secs = np.array(result.epoch_seconds)
-    print(f"\nMatmul again after training: {peak_after:.1f} GFLOP/s (reference: the better of the two, {peak:.1f})")
-    print("\nepoch  seconds  images/s  GFLOP/s  % of matmul")
-    for k, s in enumerate(secs, 1):
-        g = epoch_flop / s / 1e9
-        print(f"{k:5d}  {s:7.1f}  {60_000 / s:8.0f}  {g:7.1f}  {100 * g / peak:10.0f}%")
-    mean = secs.mean()
-    g = epoch_flop / mean / 1e9
-    print(f" mean  {mean:7.1f}  {60_000 / mean:8.0f}  {g:7.1f}  {100 * g / peak:10.0f}%")
-    print(f"(against NumPy's matmul, {numpy_peak:.1f} GFLOP/s, the mean epoch runs at {100 * g / numpy_peak:.0f}%)")
-    print(f"\n{args.epochs} epochs: {secs.sum():.1f} s of epochs, {total:.1f} s wall including set-up and evaluation")
-    print(f"test accuracy {result.test_acc:.4f}")
+    print(f"\n{'peer':18s} {'s/epoch':>8s} {'best':>6s} {'images/s':>9s} {'GFLOP/s':>8s} "
+          f"{'% matmul':>9s} {'to 0.99':>8s}")
+    for name in names:
+        secs = np.concatenate([o["seconds"] for o in results[name]])
+        med = float(np.median(secs))
+        g = epoch_flop / med / 1e9
+        t99s = [o["t99"] for o in results[name] if "t99" in o]
+        t99 = f"{np.median(t99s):7.1f}s" if t99s else "       -"
+        print(f"{name:18s} {med:8.1f} {secs.min():6.1f} {60_000 / med:9.0f} {g:8.1f} "
+              f"{100 * g / peak:8.0f}% {t99}")
+    for name in names:
+        notes = [o["note"] for o in results[name] if "note" in o]
+        if notes:
+            print(f"  {name}: {'; '.join(notes)}")
+    if "book train()" in results and "book + steps/exec" in results:
+        same = all(
+            all(np.array_equal(a, b) for a, b in zip(o1["weights"], o2["weights"]))
+            for o1, o2 in zip(results["book train()"], results["book + steps/exec"])
+        )
+        print(f"\nbook + steps/exec trains the same weights as book train(): {same}")
+    print(f"(percentages against the TensorFlow matmul; NumPy's runs at {numpy_peak:.1f} GFLOP/s)")
 
 
 if __name__ == "__main__":

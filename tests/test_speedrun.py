@@ -171,3 +171,19 @@ def test_speedrun_on_a_small_slice(mnist):
     fixed = sr.test_accuracy(result.model, *preprocess(*data[1]))
     print(f"test accuracy {trapped:.3f} with moving statistics, {fixed:.3f} recomputed")
     assert fixed > 0.5 and fixed > trapped + 0.2
+
+
+def test_training_mode_accuracy_leaves_the_model_unchanged():
+    keras.utils.set_random_seed(0)
+    m = sr.build_speedrun_model(batchnorm=True)
+    x = np.random.default_rng(2).random((50, 28, 28, 1)).astype("float32")
+    y = np.arange(50) % 10
+    before = [v.numpy().copy() for v in m.variables]
+    acc = sr.test_accuracy(m, x, y, batch_size=25, training=True)
+    assert 0 <= acc <= 1
+    for a, v in zip(before, m.variables):
+        np.testing.assert_array_equal(a, v.numpy())
+    # without the restore, training mode would have moved the statistics
+    m(x, training=True)
+    assert not np.allclose(m.layers[1].moving_mean, before[[v.path for v in m.variables].index(
+        m.layers[1].moving_mean.path)])

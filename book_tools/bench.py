@@ -1,4 +1,4 @@
-"""``make bench``: how fast do the book's trainings run here, side by side with what the CPU can do?
+"""``make bench``: how fast the book's trainings run here, next to what the CPU can do.
 
 Peers, timed in one process and interleaved (round after round, each peer once
 per round, the matmul reference before every peer), on the real 60,000 MNIST
@@ -24,6 +24,7 @@ forward pass per image (from ``model.forward_macs``), x2 FLOPs per multiply-add,
 x3 for training (the backward pass costs about twice the forward one), x60,000
 images per epoch. BatchNorm's few operations are not counted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,7 +42,7 @@ TARGET = 0.99
 
 
 def matmul_gflops(n: int = 4096, repeats: int = 5) -> float:
-    """Best-of-``repeats`` GFLOP/s of an ``n x n`` float32 matmul in TensorFlow (2 n^3 FLOPs)."""
+    """Best-of-``repeats`` GFLOP/s of an ``n x n`` float32 matmul (2 n^3 FLOPs)."""
     a = tf.random.uniform((n, n), dtype=tf.float32, seed=1)
     b = tf.random.uniform((n, n), dtype=tf.float32, seed=2)
     tf.linalg.matmul(a, b).numpy()  # warm-up
@@ -54,7 +55,7 @@ def matmul_gflops(n: int = 4096, repeats: int = 5) -> float:
 
 
 def numpy_matmul_gflops(n: int = 4096, repeats: int = 5) -> float:
-    """The same measurement with NumPy's BLAS (the reference BOOK.md's numbers were taken with)."""
+    """The same measurement with NumPy's BLAS."""
     rng = np.random.default_rng(0)
     a = rng.random((n, n), dtype=np.float32)
     b = rng.random((n, n), dtype=np.float32)
@@ -68,7 +69,7 @@ def numpy_matmul_gflops(n: int = 4096, repeats: int = 5) -> float:
 
 
 class EpochClock(keras.callbacks.Callback):
-    """Times every epoch; optionally evaluates on the test set after it, outside the clock."""
+    """Times every epoch; optionally tests after it, off the clock."""
 
     def __init__(self, test: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         super().__init__()
@@ -83,11 +84,13 @@ class EpochClock(keras.callbacks.Callback):
         self.seconds.append(time.perf_counter() - self._start)
         if self.test is not None:
             probs = self.model.predict(self.test[0], batch_size=1000, verbose=0)
-            self.test_acc.append(float(np.mean(probs.argmax(1) == self.test[1].argmax(1))))
+            self.test_acc.append(
+                float(np.mean(probs.argmax(1) == self.test[1].argmax(1)))
+            )
 
 
 def time_to(seconds: list[float], accs: list[float], target: float = TARGET) -> float:
-    """Training seconds until the first epoch whose test accuracy is at least ``target``."""
+    """Training seconds until the first epoch with test accuracy >= ``target``."""
     for k, acc in enumerate(accs):
         if acc >= target:
             return float(sum(seconds[: k + 1]))
@@ -95,7 +98,7 @@ def time_to(seconds: list[float], accs: list[float], target: float = TARGET) -> 
 
 
 def book_path(epochs: int, data) -> dict:
-    """The book's own training: ``cnn_helpers.train.train`` with the tutorial's recipe."""
+    """The book's training: ``cnn_helpers.train.train`` with the tutorial's recipe."""
     from cnn_helpers.train import Recipe, train
 
     result = train(Recipe(epochs=epochs), verbose=False)
@@ -103,7 +106,7 @@ def book_path(epochs: int, data) -> dict:
 
 
 def book_path_steps_per_execution(epochs: int, data, steps: int = 16) -> dict:
-    """``train()``'s code with ``steps_per_execution=steps`` in ``compile``; nothing else changed.
+    """``train()``'s code with ``steps_per_execution=steps`` in ``compile``.
 
     Several optimizer steps run inside one call into TensorFlow, so Keras's
     Python work (callbacks, logs, the call itself) is paid once per ``steps``.
@@ -117,18 +120,30 @@ def book_path_steps_per_execution(epochs: int, data, steps: int = 16) -> dict:
     recipe = TUTORIAL_RECIPE
     keras.utils.set_random_seed(recipe.seed)
     model = build_tutorial_model(compile=False)
-    model.compile(optimizer=recipe.optimizer, loss=recipe.loss, metrics=["accuracy"],
-                  steps_per_execution=steps)
+    model.compile(
+        optimizer=recipe.optimizer,
+        loss=recipe.loss,
+        metrics=["accuracy"],
+        steps_per_execution=steps,
+    )
     clock = EpochClock((xt, yt))
-    model.fit(training_dataset(x, y, recipe.batch_size, recipe.seed), epochs=epochs,
-              steps_per_epoch=math.ceil(len(x) / recipe.batch_size), shuffle=False, verbose=0,
-              callbacks=[clock])
-    return {"seconds": clock.seconds, "t99": time_to(clock.seconds, clock.test_acc),
-            "weights": model.get_weights()}
+    model.fit(
+        training_dataset(x, y, recipe.batch_size, recipe.seed),
+        epochs=epochs,
+        steps_per_epoch=math.ceil(len(x) / recipe.batch_size),
+        shuffle=False,
+        verbose=0,
+        callbacks=[clock],
+    )
+    return {
+        "seconds": clock.seconds,
+        "t99": time_to(clock.seconds, clock.test_acc),
+        "weights": model.get_weights(),
+    }
 
 
 def plain_fit(epochs: int, data) -> dict:
-    """``model.fit`` on NumPy arrays with Keras's defaults (batch 64, shuffle), the tutorial's recipe."""
+    """``model.fit`` on NumPy arrays, Keras's defaults, the tutorial's recipe."""
     from cnn_helpers.model import build_tutorial_model
 
     (x, y), (xt, yt) = data
@@ -140,7 +155,7 @@ def plain_fit(epochs: int, data) -> dict:
 
 
 def bare_step(epochs: int, data) -> dict:
-    """A ``tf.function`` training step (rmsprop, batch 64) called from a Python loop: no ``fit``."""
+    """A ``tf.function`` step (rmsprop, batch 64) in a Python loop: no ``fit``."""
     from cnn_helpers.model import build_tutorial_model
     from cnn_helpers.train import training_dataset
 
@@ -154,8 +169,12 @@ def bare_step(epochs: int, data) -> dict:
     def step(xb, yb):
         with tf.GradientTape() as tape:
             loss = loss_fn(yb, model(xb, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
-                                      model.trainable_variables))
+        optimizer.apply_gradients(
+            zip(
+                tape.gradient(loss, model.trainable_variables),
+                model.trainable_variables,
+            )
+        )
         return loss
 
     batches = iter(training_dataset(x, y, 64, 0))
@@ -175,8 +194,11 @@ def speedrun_path(epochs: int, data) -> dict:
     from cnn_helpers import speedrun as sr
 
     result = sr.speedrun(sr.FINAL_RECIPE)
-    return {"seconds": [result.train_seconds], "t99": result.time_to(TARGET),
-            "note": f"{result.precision}, test accuracy {result.test_acc:.4f}"}
+    return {
+        "seconds": [result.train_seconds],
+        "t99": result.time_to(TARGET),
+        "note": f"{result.precision}, test accuracy {result.test_acc:.4f}",
+    }
 
 
 PEERS = {
@@ -190,9 +212,17 @@ PEERS = {
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=5, help="epochs per tutorial-recipe peer")
-    parser.add_argument("--rounds", type=int, default=1, help="times every peer runs, interleaved")
-    parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated subset of: " + ", ".join(PEERS))
+    parser.add_argument(
+        "--epochs", type=int, default=5, help="epochs per tutorial-recipe peer"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="times every peer runs, interleaved"
+    )
+    parser.add_argument(
+        "--peers",
+        default=",".join(PEERS),
+        help="comma-separated subset of: " + ", ".join(PEERS),
+    )
     args = parser.parse_args(argv)
     names = [p.strip() for p in args.peers.split(",") if p.strip()]
     unknown = [p for p in names if p not in PEERS]
@@ -211,7 +241,10 @@ def main(argv: list[str] | None = None) -> None:
     for name, m in macs:
         print(f"  {name:10s} {m:>10,d} multiply-adds per image")
     print(f"  total      {per_image:>10,d} multiply-adds per image (forward)")
-    print(f"  x 2 FLOP per multiply-add x 3 (forward + backward) x 60,000 images = {epoch_flop / 1e12:.3f} TFLOP per epoch")
+    print(
+        "  x 2 FLOP per multiply-add x 3 (forward + backward) x 60,000 images = "
+        f"{epoch_flop / 1e12:.3f} TFLOP per epoch"
+    )
     numpy_peak = numpy_matmul_gflops()
     print(f"NumPy matmul: {numpy_peak:.1f} GFLOP/s")
 
@@ -224,22 +257,32 @@ def main(argv: list[str] | None = None) -> None:
             out = PEERS[name](args.epochs, data)
             out["wall"] = time.perf_counter() - start
             results[name].append(out)
-            print(f"round {r + 1}, {name}: epochs {' '.join(f'{s:.1f}' for s in out['seconds'])} s "
-                  f"(matmul before: {peaks[-1]:.0f} GFLOP/s)", flush=True)
+            print(
+                f"round {r + 1}, {name}: epochs "
+                f"{' '.join(f'{s:.1f}' for s in out['seconds'])} s "
+                f"(matmul before: {peaks[-1]:.0f} GFLOP/s)",
+                flush=True,
+            )
     peak = float(np.median(peaks))
-    print(f"\nMatmul reference (4096 x 4096 float32, best of 5, before each peer): "
-          f"median {peak:.1f}, from {min(peaks):.1f} to {max(peaks):.1f} GFLOP/s")
+    print(
+        f"\nMatmul reference (4096 x 4096 float32, best of 5, before each peer): "
+        f"median {peak:.1f}, from {min(peaks):.1f} to {max(peaks):.1f} GFLOP/s"
+    )
 
-    print(f"\n{'peer':18s} {'s/epoch':>8s} {'best':>6s} {'images/s':>9s} {'GFLOP/s':>8s} "
-          f"{'% matmul':>9s} {'to 0.99':>8s}")
+    print(
+        f"\n{'peer':18s} {'s/epoch':>8s} {'best':>6s} {'images/s':>9s} {'GFLOP/s':>8s} "
+        f"{'% matmul':>9s} {'to 0.99':>8s}"
+    )
     for name in names:
         secs = np.concatenate([o["seconds"] for o in results[name]])
         med = float(np.median(secs))
         g = epoch_flop / med / 1e9
         t99s = [o["t99"] for o in results[name] if "t99" in o]
         t99 = f"{np.median(t99s):7.1f}s" if t99s else "       -"
-        print(f"{name:18s} {med:8.1f} {secs.min():6.1f} {60_000 / med:9.0f} {g:8.1f} "
-              f"{100 * g / peak:8.0f}% {t99}")
+        print(
+            f"{name:18s} {med:8.1f} {secs.min():6.1f} {60_000 / med:9.0f} {g:8.1f} "
+            f"{100 * g / peak:8.0f}% {t99}"
+        )
     for name in names:
         notes = [o["note"] for o in results[name] if "note" in o]
         if notes:
@@ -250,7 +293,10 @@ def main(argv: list[str] | None = None) -> None:
             for o1, o2 in zip(results["book train()"], results["book + steps/exec"])
         )
         print(f"\nbook + steps/exec trains the same weights as book train(): {same}")
-    print(f"(percentages against the TensorFlow matmul; NumPy's runs at {numpy_peak:.1f} GFLOP/s)")
+    print(
+        "(percentages against the TensorFlow matmul; "
+        f"NumPy's runs at {numpy_peak:.1f} GFLOP/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ Why each ingredient is here:
   recipe falls back to float32 elsewhere (and when oneDNN is off, where
   TensorFlow's bfloat16 kernels are slow).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,7 +55,7 @@ TRAIN_IMAGES = 60_000
 # ---------------------------------------------------------------- the recipe
 @dataclass(frozen=True)
 class SpeedRecipe:
-    """One training set-up of the speedrun; every field changes the weights or the speed."""
+    """One set-up of the speedrun; each field changes the weights or the speed."""
 
     batch_size: int = 64
     optimizer: str = "rmsprop"
@@ -69,26 +70,40 @@ class SpeedRecipe:
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+            raise ValueError(
+                f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"
+            )
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+            raise ValueError(
+                f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"
+            )
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+            raise ValueError(
+                f"precision must be one of {PRECISIONS}, got {self.precision!r}"
+            )
         if not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+            raise ValueError(
+                f"batch_size must be a positive integer, got {self.batch_size!r}"
+            )
         if not self.epochs > 0:
-            raise ValueError(f"epochs must be > 0 (fractions allowed), got {self.epochs!r}")
+            raise ValueError(
+                f"epochs must be > 0 (fractions allowed), got {self.epochs!r}"
+            )
         if not 0 < self.learning_rate < 1:
-            raise ValueError(f"learning_rate must be in (0, 1), got {self.learning_rate!r}")
+            raise ValueError(
+                f"learning_rate must be in (0, 1), got {self.learning_rate!r}"
+            )
         if not 0 <= self.warmup < 1:
-            raise ValueError(f"warmup is a fraction of the steps in [0, 1), got {self.warmup!r}")
+            raise ValueError(
+                f"warmup is a fraction of the steps in [0, 1), got {self.warmup!r}"
+            )
         if not 0 <= self.bn_momentum < 1:
             raise ValueError(f"bn_momentum must be in [0, 1), got {self.bn_momentum!r}")
         if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
 
     def steps(self, n_images: int = TRAIN_IMAGES) -> int:
-        """Training steps: ``epochs`` passes over ``n_images``, rounded up to whole batches."""
+        """Steps of ``epochs`` passes over ``n_images``, rounded up to whole batches."""
         return math.ceil(self.epochs * n_images / self.batch_size)
 
     def to_dict(self) -> dict:
@@ -126,11 +141,17 @@ def cpu_flags() -> set[str]:
 
 
 def onednn_enabled() -> bool:
-    """Whether TensorFlow's oneDNN kernels are on (``TF_ENABLE_ONEDNN_OPTS`` not ``0``)."""
-    return os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip() not in ("0", "false", "False")
+    """Whether TensorFlow's oneDNN kernels are on (``TF_ENABLE_ONEDNN_OPTS`` != 0)."""
+    return os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip() not in (
+        "0",
+        "false",
+        "False",
+    )
 
 
-def bfloat16_supported(flags: set[str] | None = None, onednn: bool | None = None) -> bool:
+def bfloat16_supported(
+    flags: set[str] | None = None, onednn: bool | None = None
+) -> bool:
     """True when bfloat16 training is fast here: bf16 hardware and oneDNN's kernels.
 
     The hardware is AMX (``amx_bf16``, Intel Sapphire Rapids and later) or
@@ -143,7 +164,7 @@ def bfloat16_supported(flags: set[str] | None = None, onednn: bool | None = None
 
 
 def resolve_precision(precision: str) -> str:
-    """``"auto"`` becomes ``"bfloat16"`` where :func:`bfloat16_supported`, else ``"float32"``."""
+    """``"auto"``: ``"bfloat16"`` if :func:`bfloat16_supported`, else ``"float32"``."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision == "auto":
@@ -153,7 +174,7 @@ def resolve_precision(precision: str) -> str:
 
 # ---------------------------------------------------------------- the network
 class FusedBatchNorm(keras.layers.Layer):
-    """Keras's ``BatchNormalization`` (last axis, ``momentum``, ``epsilon``), in one fused kernel.
+    """Keras's ``BatchNormalization`` (last axis) in one fused TensorFlow kernel.
 
     Keras 3 normalises with several small TensorFlow operations (mean, variance,
     subtract, scale; and as many again backwards), each a pass over memory, and
@@ -176,32 +197,56 @@ class FusedBatchNorm(keras.layers.Layer):
 
     def build(self, input_shape) -> None:
         c = int(input_shape[-1])
-        self.gamma = self.add_weight(shape=(c,), initializer="ones", name="gamma", dtype="float32")
-        self.beta = self.add_weight(shape=(c,), initializer="zeros", name="beta", dtype="float32")
+        self.gamma = self.add_weight(
+            shape=(c,), initializer="ones", name="gamma", dtype="float32"
+        )
+        self.beta = self.add_weight(
+            shape=(c,), initializer="zeros", name="beta", dtype="float32"
+        )
         self.moving_mean = self.add_weight(
-            shape=(c,), initializer="zeros", name="moving_mean", trainable=False, dtype="float32"
+            shape=(c,),
+            initializer="zeros",
+            name="moving_mean",
+            trainable=False,
+            dtype="float32",
         )
         self.moving_variance = self.add_weight(
-            shape=(c,), initializer="ones", name="moving_variance", trainable=False, dtype="float32"
+            shape=(c,),
+            initializer="ones",
+            name="moving_variance",
+            trainable=False,
+            dtype="float32",
         )
 
     def call(self, inputs, training=False):
         x = inputs
-        flat = len(x.shape) == 2  # Dense outputs: the fused kernel wants 4-D (N, 1, 1, C)
+        flat = (
+            len(x.shape) == 2
+        )  # Dense outputs: the fused kernel wants 4-D (N, 1, 1, C)
         if flat:
             x = x[:, None, None, :]
         if training:
             y, mean, var = tf.compat.v1.nn.fused_batch_norm(
-                x, self.gamma.value, self.beta.value, self.moving_mean.value,
-                self.moving_variance.value, self.epsilon, is_training=True,
+                x,
+                self.gamma.value,
+                self.beta.value,
+                self.moving_mean.value,
+                self.moving_variance.value,
+                self.epsilon,
+                is_training=True,
                 exponential_avg_factor=1.0 - self.momentum,
             )
             self.moving_mean.assign(mean)
             self.moving_variance.assign(var)
         else:
             y, _, _ = tf.compat.v1.nn.fused_batch_norm(
-                x, self.gamma.value, self.beta.value, self.moving_mean.value,
-                self.moving_variance.value, self.epsilon, is_training=False,
+                x,
+                self.gamma.value,
+                self.beta.value,
+                self.moving_mean.value,
+                self.moving_variance.value,
+                self.epsilon,
+                is_training=False,
             )
         return y[:, 0, 0, :] if flat else y
 
@@ -209,11 +254,18 @@ class FusedBatchNorm(keras.layers.Layer):
         return input_shape
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+        }
 
 
 def build_speedrun_model(
-    batchnorm: bool = True, bn_momentum: float = 0.9, precision: str = "float32", fused: bool = True
+    batchnorm: bool = True,
+    bn_momentum: float = 0.9,
+    precision: str = "float32",
+    fused: bool = True,
 ) -> keras.Sequential:
     """The tutorial's network, optionally with BatchNorm after every hidden layer.
 
@@ -247,7 +299,9 @@ def build_speedrun_model(
         *block(L.Dense, 64, name="dense"),
         L.Dense(NUM_CLASSES, activation="softmax", name="dense_1", dtype="float32"),
     ]
-    return keras.Sequential([keras.Input(shape=INPUT_SHAPE), *layers], name="speedrun_cnn")
+    return keras.Sequential(
+        [keras.Input(shape=INPUT_SHAPE), *layers], name="speedrun_cnn"
+    )
 
 
 # ---------------------------------------------------------------- the schedule
@@ -258,7 +312,11 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     def __init__(self, peak: float, total_steps: int, warmup: float = 0.2) -> None:
         if total_steps < 1:
             raise ValueError(f"total_steps must be >= 1, got {total_steps}")
-        self.peak, self.total_steps, self.warmup = float(peak), int(total_steps), float(warmup)
+        self.peak, self.total_steps, self.warmup = (
+            float(peak),
+            int(total_steps),
+            float(warmup),
+        )
 
     def __call__(self, step):
         step = tf.cast(step, tf.float32)
@@ -271,7 +329,11 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         return tf.maximum(tf.where(step < up, rising, falling), 0.0)
 
     def get_config(self) -> dict:
-        return {"peak": self.peak, "total_steps": self.total_steps, "warmup": self.warmup}
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warmup": self.warmup,
+        }
 
 
 def learning_rate(recipe: SpeedRecipe, total_steps: int):
@@ -291,7 +353,9 @@ def make_optimizer(recipe: SpeedRecipe, total_steps: int) -> keras.optimizers.Op
 
 
 # ---------------------------------------------------------------- BatchNorm statistics
-def recompute_batchnorm_statistics(model: keras.Model, x: np.ndarray, batch_size: int = 500) -> None:
+def recompute_batchnorm_statistics(
+    model: keras.Model, x: np.ndarray, batch_size: int = 500
+) -> None:
     """Set every BatchNorm layer's moving mean and variance to the final network's
     statistics over ``x`` (the other fix for the momentum trap).
 
@@ -314,7 +378,10 @@ def recompute_batchnorm_statistics(model: keras.Model, x: np.ndarray, batch_size
             layer.moving_mean.assign(mean.astype("float32"))
             layer.moving_variance.assign((sq / n - mean**2).astype("float32"))
         h = np.concatenate(
-            [np.asarray(layer(h[i : i + batch_size], training=False), "float32") for i in range(0, len(h), batch_size)]
+            [
+                np.asarray(layer(h[i : i + batch_size], training=False), "float32")
+                for i in range(0, len(h), batch_size)
+            ]
         )
 
 
@@ -344,12 +411,14 @@ class SpeedResult:
         return self.checkpoints[-1].test_acc
 
     def time_to(self, target: float = TARGET_ACCURACY) -> float:
-        """Training seconds until a checkpoint first reached ``target`` (``inf`` if never)."""
+        """Training seconds until a checkpoint first reached ``target`` (or ``inf``)."""
         return time_to_target(self.checkpoints, target)
 
 
-def time_to_target(checkpoints: list[Checkpoint], target: float = TARGET_ACCURACY) -> float:
-    """Training seconds at the first checkpoint whose test accuracy is at least ``target``."""
+def time_to_target(
+    checkpoints: list[Checkpoint], target: float = TARGET_ACCURACY
+) -> float:
+    """Training seconds at the first checkpoint with test accuracy >= ``target``."""
     for c in checkpoints:
         if c.test_acc >= target:
             return c.seconds
@@ -357,9 +426,11 @@ def time_to_target(checkpoints: list[Checkpoint], target: float = TARGET_ACCURAC
 
 
 class _Timer(keras.callbacks.Callback):
-    """Measures training time, excluding the test evaluations it runs every ``every`` steps."""
+    """Times training, excluding the test evaluations it runs every ``every`` steps."""
 
-    def __init__(self, every: int, total: int, evaluate, epochs_per_step: float, verbose: bool) -> None:
+    def __init__(
+        self, every: int, total: int, evaluate, epochs_per_step: float, verbose: bool
+    ) -> None:
         super().__init__()
         self.every, self.total, self.evaluate = every, total, evaluate
         self.epochs_per_step, self.verbose = epochs_per_step, verbose
@@ -379,7 +450,11 @@ class _Timer(keras.callbacks.Callback):
         acc = self.evaluate(self.model)
         self.checkpoints.append(Checkpoint(epochs, self.seconds, acc))
         if self.verbose:
-            print(f"  {epochs:5.2f} epochs  {self.seconds:6.1f} s  test accuracy {acc:.4f}", flush=True)
+            print(
+                f"  {epochs:5.2f} epochs  {self.seconds:6.1f} s  "
+                f"test accuracy {acc:.4f}",
+                flush=True,
+            )
         self._t = time.perf_counter()
 
 
@@ -389,7 +464,7 @@ def speedrun(
     data=None,
     verbose: bool = False,
 ) -> SpeedResult:
-    """Train ``recipe`` and evaluate on the test set every ``evaluate_every`` epochs and at the end.
+    """Train ``recipe``; test every ``evaluate_every`` epochs and at the end.
 
     ``data`` is ``((x_train, y_train), (x_test, y_test))`` as :func:`load_mnist`
     returns it (the real MNIST by default; tests pass a small slice). Training
@@ -404,7 +479,9 @@ def speedrun(
     keras.utils.set_random_seed(recipe.seed)
     model = build_speedrun_model(recipe.batchnorm, recipe.bn_momentum, precision)
     total = math.ceil(recipe.epochs * len(x) / recipe.batch_size)
-    model.compile(optimizer=make_optimizer(recipe, total), loss="categorical_crossentropy")
+    model.compile(
+        optimizer=make_optimizer(recipe, total), loss="categorical_crossentropy"
+    )
     every = max(1, round(evaluate_every * len(x) / recipe.batch_size))
 
     def evaluate(m: keras.Model) -> float:
@@ -424,7 +501,7 @@ def speedrun(
 
 # ---------------------------------------------------------------- measured runs, cached
 def _result_key(recipe: SpeedRecipe, evaluate_every: float) -> str:
-    """Hash of what changes a run's numbers: recipe, code, versions, oneDNN, processor."""
+    """Hash of what changes a run's numbers: recipe, code, versions, oneDNN, CPU."""
     parts = {
         "recipe": recipe.to_dict(),
         "evaluate_every": evaluate_every,
@@ -438,8 +515,10 @@ def _result_key(recipe: SpeedRecipe, evaluate_every: float) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def measured_run(recipe: SpeedRecipe, evaluate_every: float = 1.0, verbose: bool = False) -> dict:
-    """The checkpoints of ``speedrun(recipe, evaluate_every)``, measured once per machine set-up.
+def measured_run(
+    recipe: SpeedRecipe, evaluate_every: float = 1.0, verbose: bool = False
+) -> dict:
+    """The checkpoints of ``speedrun(recipe, evaluate_every)``, measured once.
 
     Returns ``{"precision", "checkpoints": [[epochs, seconds, test_acc], ...],
     "train_seconds", "from_cache"}``. The chapter's step table needs only these
@@ -473,7 +552,11 @@ def measured_run(recipe: SpeedRecipe, evaluate_every: float = 1.0, verbose: bool
 
 
 def test_accuracy(
-    model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 1000, training: bool = False
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int = 1000,
+    training: bool = False,
 ) -> float:
     """Fraction of ``x`` the model classifies as ``y`` (one-hot or class numbers).
 
@@ -488,7 +571,10 @@ def test_accuracy(
     else:
         saved = [v.numpy() for v in model.non_trainable_variables]
         probs = np.concatenate(
-            [np.asarray(model(x[i : i + batch_size], training=True)) for i in range(0, len(x), batch_size)]
+            [
+                np.asarray(model(x[i : i + batch_size], training=True))
+                for i in range(0, len(x), batch_size)
+            ]
         )
         for v, value in zip(model.non_trainable_variables, saved):
             v.assign(value)
@@ -496,7 +582,19 @@ def test_accuracy(
 
 
 __all__ = [
-    "SpeedRecipe", "TUTORIAL_SPEED_RECIPE", "FINAL_RECIPE", "bfloat16_supported", "resolve_precision",
-    "build_speedrun_model", "OneCycle", "make_optimizer", "recompute_batchnorm_statistics",
-    "speedrun", "SpeedResult", "Checkpoint", "time_to_target", "test_accuracy", "replace",
+    "SpeedRecipe",
+    "TUTORIAL_SPEED_RECIPE",
+    "FINAL_RECIPE",
+    "bfloat16_supported",
+    "resolve_precision",
+    "build_speedrun_model",
+    "OneCycle",
+    "make_optimizer",
+    "recompute_batchnorm_statistics",
+    "speedrun",
+    "SpeedResult",
+    "Checkpoint",
+    "time_to_target",
+    "test_accuracy",
+    "replace",
 ]

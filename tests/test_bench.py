@@ -1,4 +1,5 @@
-"""Unit tests of book_tools.bench's arithmetic and its command line (no timing, no training)."""
+"""Unit tests of book_tools.bench's arithmetic and command line (no timing)."""
+
 from __future__ import annotations
 
 import math

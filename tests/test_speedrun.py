@@ -1,4 +1,5 @@
-"""Unit tests of cnn_helpers.speedrun: fast (tiny data, no full training), and each can fail."""
+"""Unit tests of cnn_helpers.speedrun: fast (tiny data, no full training)."""
+
 from __future__ import annotations
 
 import math
@@ -34,7 +35,11 @@ def test_bad_recipe_fields_fail_loudly(fields, word):
 
 
 def test_steps_round_up_to_whole_batches():
-    assert sr.SpeedRecipe(batch_size=128, epochs=1.0).steps() == math.ceil(60_000 / 128) == 469
+    assert (
+        sr.SpeedRecipe(batch_size=128, epochs=1.0).steps()
+        == math.ceil(60_000 / 128)
+        == 469
+    )
     assert sr.SpeedRecipe(batch_size=100, epochs=1.5).steps() == 900
     assert sr.SpeedRecipe(batch_size=64, epochs=5).steps(1000) == 79
 
@@ -44,7 +49,10 @@ def test_tutorial_speed_recipe_is_the_tutorials():
 
     r = sr.TUTORIAL_SPEED_RECIPE
     assert (r.optimizer, r.batch_size, r.epochs) == (
-        TUTORIAL_RECIPE.optimizer, TUTORIAL_RECIPE.batch_size, TUTORIAL_RECIPE.epochs)
+        TUTORIAL_RECIPE.optimizer,
+        TUTORIAL_RECIPE.batch_size,
+        TUTORIAL_RECIPE.epochs,
+    )
     assert not r.batchnorm and r.schedule == "constant" and r.precision == "float32"
 
 
@@ -104,15 +112,21 @@ def test_fused_batchnorm_matches_keras(shape):
         layer.build(x.shape)
         layer.gamma.assign(np.linspace(0.5, 2, shape[-1]).astype("float32"))
         layer.beta.assign(np.linspace(-1, 1, shape[-1]).astype("float32"))
-    np.testing.assert_allclose(ours(x, training=True), theirs(x, training=True), atol=2e-5)
+    np.testing.assert_allclose(
+        ours(x, training=True), theirs(x, training=True), atol=2e-5
+    )
     np.testing.assert_allclose(ours.moving_mean, theirs.moving_mean, atol=1e-6)
     # TensorFlow's kernel moves towards the unbiased variance: n / (n - 1) times Keras's
     n = x.size // shape[-1]
     batch_var = x.reshape(-1, shape[-1]).var(axis=0)
-    np.testing.assert_allclose(ours.moving_variance, 0.9 + 0.1 * batch_var * n / (n - 1), rtol=1e-5)
+    np.testing.assert_allclose(
+        ours.moving_variance, 0.9 + 0.1 * batch_var * n / (n - 1), rtol=1e-5
+    )
     np.testing.assert_allclose(theirs.moving_variance, 0.9 + 0.1 * batch_var, rtol=1e-5)
     ours.moving_variance.assign(theirs.moving_variance)
-    np.testing.assert_allclose(ours(x, training=False), theirs(x, training=False), atol=2e-5)
+    np.testing.assert_allclose(
+        ours(x, training=False), theirs(x, training=False), atol=2e-5
+    )
 
 
 def test_model_with_and_without_batchnorm():
@@ -121,16 +135,24 @@ def test_model_with_and_without_batchnorm():
     bn = sr.build_speedrun_model(batchnorm=True, bn_momentum=0.8)
     norms = [l for l in bn.layers if isinstance(l, sr.FusedBatchNorm)]
     assert len(norms) == 4 and all(n.momentum == 0.8 for n in norms)
-    convs = [l for l in bn.layers if isinstance(l, (keras.layers.Conv2D, keras.layers.Dense))]
+    convs = [
+        l for l in bn.layers if isinstance(l, (keras.layers.Conv2D, keras.layers.Dense))
+    ]
     assert [c.use_bias for c in convs] == [False, False, False, False, True]
     keras_bn = sr.build_speedrun_model(batchnorm=True, fused=False)
-    assert sum(isinstance(l, keras.layers.BatchNormalization) for l in keras_bn.layers) == 4
+    assert (
+        sum(isinstance(l, keras.layers.BatchNormalization) for l in keras_bn.layers)
+        == 4
+    )
     assert keras_bn.count_params() == bn.count_params()
 
 
 def test_bfloat16_model_computes_in_bfloat16_and_outputs_float32():
     m = sr.build_speedrun_model(batchnorm=True, precision="bfloat16")
-    assert m.layers[0].compute_dtype == "bfloat16" and m.layers[0].variable_dtype == "float32"
+    assert (
+        m.layers[0].compute_dtype == "bfloat16"
+        and m.layers[0].variable_dtype == "float32"
+    )
     out = m(np.zeros((2, 28, 28, 1), "float32"), training=True)
     assert str(out.dtype) == "<dtype: 'float32'>" or "float32" in str(out.dtype)
     np.testing.assert_allclose(np.asarray(out).sum(axis=1), 1.0, rtol=1e-5)
@@ -144,13 +166,21 @@ def test_recompute_batchnorm_statistics_uses_the_data():
     assert np.allclose(first.moving_mean, 0) and np.allclose(first.moving_variance, 1)
     sr.recompute_batchnorm_statistics(m, x, batch_size=20)
     conv_out = np.asarray(m.layers[0](x))
-    np.testing.assert_allclose(first.moving_mean, conv_out.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(first.moving_variance, conv_out.var(axis=(0, 1, 2)), rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(
+        first.moving_mean, conv_out.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        first.moving_variance, conv_out.var(axis=(0, 1, 2)), rtol=1e-3, atol=1e-6
+    )
 
 
 # ---------------------------------------------------------------- training
 def test_time_to_target():
-    cps = [sr.Checkpoint(1, 10.0, 0.985), sr.Checkpoint(2, 20.0, 0.991), sr.Checkpoint(3, 30.0, 0.989)]
+    cps = [
+        sr.Checkpoint(1, 10.0, 0.985),
+        sr.Checkpoint(2, 20.0, 0.991),
+        sr.Checkpoint(3, 30.0, 0.989),
+    ]
     assert sr.time_to_target(cps, 0.99) == 20.0
     assert sr.time_to_target(cps, 0.995) == math.inf
 
@@ -158,11 +188,24 @@ def test_time_to_target():
 def test_speedrun_on_a_small_slice(mnist):
     (x, y), (xt, yt) = mnist
     data = ((x[:512], y[:512]), (xt[:200], yt[:200]))
-    recipe = sr.SpeedRecipe(batch_size=64, optimizer="adam", schedule="one_cycle", batchnorm=True,
-                            bn_momentum=0.9, epochs=1.0, learning_rate=3e-3, precision="float32")
+    recipe = sr.SpeedRecipe(
+        batch_size=64,
+        optimizer="adam",
+        schedule="one_cycle",
+        batchnorm=True,
+        bn_momentum=0.9,
+        epochs=1.0,
+        learning_rate=3e-3,
+        precision="float32",
+    )
     result = sr.speedrun(recipe, evaluate_every=0.5, data=data)
     assert [c.epochs for c in result.checkpoints] == [0.5, 1.0]
-    assert 0 < result.checkpoints[0].seconds < result.checkpoints[1].seconds == result.train_seconds
+    assert (
+        0
+        < result.checkpoints[0].seconds
+        < result.checkpoints[1].seconds
+        == result.train_seconds
+    )
     assert result.model.optimizer.iterations.numpy() == recipe.steps(512) == 8
     # The momentum trap in miniature: after 8 steps the moving statistics are still
     # mostly their initial values; recomputing them from the training images fixes it.
@@ -185,5 +228,7 @@ def test_training_mode_accuracy_leaves_the_model_unchanged():
         np.testing.assert_array_equal(a, v.numpy())
     # without the restore, training mode would have moved the statistics
     m(x, training=True)
-    assert not np.allclose(m.layers[1].moving_mean, before[[v.path for v in m.variables].index(
-        m.layers[1].moving_mean.path)])
+    assert not np.allclose(
+        m.layers[1].moving_mean,
+        before[[v.path for v in m.variables].index(m.layers[1].moving_mean.path)],
+    )

@@ -1,4 +1,4 @@
-"""The book's trained network on a web page: export, preprocessing, reference forward pass.
+"""The book's trained network on a web page: the model file, preprocessing, sample digits.
 
 The "Draw a digit" chapter runs the reader's trained CNN in the browser. This
 module is the Python side of that page:
@@ -6,42 +6,47 @@ module is the Python side of that page:
 - :func:`export_model` turns a trained Keras model into a compact, self-contained
   JavaScript file, ``window.CNN_MODEL = {...}``. A plain ``<script src=...>``
   loads it, so the page also works when the book is opened from disk
-  (``file://``, where ``fetch()`` of a local file is blocked). The float32
-  weights are stored exactly (no quantisation): their bytes are regrouped by
-  significance (all first bytes, then all second bytes, ...), deflated and
-  base64-encoded -- 93,322 parameters fit in about 425 KB instead of 498 KB
-  for plain base64. :func:`read_model_js` reads such a file back.
-- :func:`forward` is the reference forward pass of an exported model, written
-  with the book's own NumPy layers (:mod:`cnn_helpers.layers`). The page's
-  JavaScript (``_assets/draw/cnn.js``) mirrors it function by function.
+  (``file://``, where ``fetch()`` of a local file is blocked). The file holds a
+  JSON *header* as a string (the layers of :func:`cnn_helpers.forward.layer_specs`
+  with each weight array's offset, the metadata, and the page's constants: image
+  geometry, colours, chapter links) and the float32 weights, stored exactly:
+  their bytes regrouped by significance (all first bytes, then all second
+  bytes, ...), deflated and base64-encoded. One SHA-256 covers the header's
+  bytes followed by the weights' bytes; the page's ``cnn.js`` verifies it, and
+  the bounds of every offset, before it uses anything. :func:`read_model_js`
+  reads such a file back with the same checks.
+- The reference forward pass is :func:`cnn_helpers.forward.forward`, the one the
+  chapters use; the page's JavaScript (``_assets/draw/cnn.js``) computes the same
+  layers, with the padding amounts taken from the file, not re-derived.
 - :func:`preprocess_drawing` turns a drawing into a 28x28 MNIST-style digit the
   way the MNIST digits were made: the ink's bounding box is scaled (keeping its
   aspect ratio, anti-aliased by area averaging) to fit a 20x20 box, then placed
   in a 28x28 image so that its centre of mass falls on pixel (14, 14), and
   stored as uint8 grey levels (the network sees ``pixels / 255``, as in
-  training). The page's JavaScript does the same, step by step.
+  training). The page's JavaScript does the same, step by step, with the
+  geometry read from the model file.
 - :func:`page_model` is the trained model the page shows: the recipe of
   :func:`cnn_helpers.recipe.page_recipe` (the tutorial's, unless the reader sets
   ``CNN_BOOK_PAGE_RECIPE``), from the training cache.
 
-The export reads a model through ``layer.get_config()`` and ``layer.get_weights()``
-only; :func:`page_model` imports TensorFlow to train or load the model.
+Exporting reads a model through ``get_config()`` and ``get_weights()`` only;
+:func:`page_model` imports TensorFlow to train or load the model.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import time
 import zlib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from cnn_helpers import layers as L
+from cnn_helpers import forward as F
 
-FORMAT = "cnn-book-model/1"
+FORMAT = "cnn-book-model/2"
 DIGITS_FORMAT = "cnn-book-digits/1"
 JS_MODEL_VAR = "CNN_MODEL"
 JS_DIGITS_VAR = "CNN_DIGITS"
@@ -55,78 +60,48 @@ SIDE = 28
 BOX = 20
 CENTRE = 14.0
 
-_ACTIVATIONS = ("linear", "relu", "softmax")
+#: Where each kind of layer is taught: the page's panels link there (file, title).
+CHAPTER_LINKS = {
+    "input": ["01_input.html", "The input"],
+    "conv2d": ["02_convolution.html", "Convolution"],
+    "relu": ["03_relu.html", "ReLU"],
+    "max_pool2d": ["04_pooling.html", "Max pooling"],
+    "dense": ["05_dense.html", "Dense"],
+}
+#: How many steps of the activation colour map the page's look-up table has.
+COLOUR_STEPS = 64
 
 
 # ---------------------------------------------------------------- export
-def _activation(config: dict, name: str) -> str:
-    act = config.get("activation", "linear")
-    if not isinstance(act, str) or act not in _ACTIVATIONS:
-        raise ValueError(f"export_model: layer {name!r} has activation {act!r}; the page supports {_ACTIVATIONS}")
-    return act
+def page_constants() -> dict:
+    """What the page's JavaScript needs besides the network: geometry, colours, links.
 
+    The colours are the book's (:mod:`cnn_helpers.viz`): the activation colour map
+    as ``COLOUR_STEPS`` hex colours, the bar colour and the highlight colour.
+    """
+    import matplotlib
+    from matplotlib.colors import to_hex
 
-def _check_2d(config: dict, name: str) -> None:
-    if config.get("data_format", "channels_last") != "channels_last":
-        raise ValueError(f"export_model: layer {name!r} is channels_first; the page needs channels_last")
-    if tuple(config.get("dilation_rate", (1, 1))) != (1, 1) or config.get("groups", 1) != 1:
-        raise ValueError(f"export_model: layer {name!r} uses dilation or groups, which the page does not support")
+    from cnn_helpers import viz
+
+    cmap = matplotlib.colormaps[viz.ACTIVATION_CMAP]
+    steps = [to_hex(cmap(i / (COLOUR_STEPS - 1))) for i in range(COLOUR_STEPS)]
+    return {
+        "side": SIDE, "box": BOX, "centre": CENTRE,
+        "activation_colours": steps, "primary": viz.PRIMARY, "accent": viz.ACCENT,
+        "chapters": CHAPTER_LINKS,
+    }
 
 
 def model_layers(model) -> tuple[list[dict], list[np.ndarray]]:
-    """Describe every layer of a Keras model, and list its weight arrays in order.
+    """The layers of ``model`` (:func:`cnn_helpers.forward.layer_specs`) and its weight arrays in order.
 
-    Returns ``(specs, arrays)``: one dict per layer (``type`` is one of
-    ``conv2d``, ``max_pool2d``, ``flatten``, ``dense``; the settings the
-    forward pass needs; the output shape) and the float32 weight arrays in
-    Keras's own layouts (kernel ``(kh, kw, C_in, C_out)``, Dense ``(in, out)``).
-    Anything the page cannot compute raises ``ValueError`` naming the layer.
+    The arrays are float32 in Keras's layouts, kernel then bias of each layer that
+    has weights, the order of the model file's data.
     """
-    specs: list[dict] = []
-    arrays: list[np.ndarray] = []
-    for layer in model.layers:
-        kind = type(layer).__name__
-        config = layer.get_config()
-        name = config.get("name", layer.name)
-        shape = [int(d) for d in layer.output.shape[1:]]
-        spec: dict[str, Any] = {"name": name, "keras_class": kind, "output_shape": shape}
-        weights = [np.asarray(w, dtype=np.float32) for w in layer.get_weights()]
-        if kind == "Conv2D":
-            _check_2d(config, name)
-            spec.update(
-                type="conv2d",
-                activation=_activation(config, name),
-                strides=[int(s) for s in config["strides"]],
-                padding=config["padding"].lower(),
-            )
-        elif kind == "MaxPooling2D":
-            _check_2d(config, name)
-            spec.update(
-                type="max_pool2d",
-                pool=[int(p) for p in config["pool_size"]],
-                strides=[int(s) for s in (config.get("strides") or config["pool_size"])],
-                padding=config["padding"].lower(),
-            )
-        elif kind == "Flatten":
-            if config.get("data_format", "channels_last") not in (None, "channels_last"):
-                raise ValueError(f"export_model: layer {name!r} flattens channels_first")
-            spec.update(type="flatten")
-        elif kind == "Dense":
-            spec.update(type="dense", activation=_activation(config, name))
-        else:
-            raise ValueError(
-                f"export_model: layer {name!r} is a {kind}; the page supports Conv2D, MaxPooling2D, Flatten and Dense"
-            )
-        if spec["type"] in ("conv2d", "dense"):
-            if len(weights) == 1:  # use_bias=False: an explicit zero bias keeps the format uniform
-                weights.append(np.zeros(weights[0].shape[-1], np.float32))
-            if len(weights) != 2:
-                raise ValueError(f"export_model: layer {name!r} has {len(weights)} weight arrays, expected kernel and bias")
-            spec["params"] = [{"name": "kernel", "shape": list(weights[0].shape)}, {"name": "bias", "shape": list(weights[1].shape)}]
-            arrays.extend(weights)
-        elif weights:
-            raise ValueError(f"export_model: layer {name!r} ({kind}) unexpectedly has weights")
-        specs.append(spec)
+    specs = F.layer_specs(model)
+    weights = F.layer_weights(model)
+    arrays = [weights[s["name"]][p["name"]] for s in specs for p in s.get("params", [])]
     return specs, arrays
 
 
@@ -147,58 +122,108 @@ def _js_assignment(var: str, obj: dict, header: str) -> str:
 def _read_js_assignment(text: str, var: str) -> dict:
     match = re.search(r"window\.%s\s*=\s*(\{.*\})\s*;\s*$" % re.escape(var), text, re.S)
     if not match:
+        if f"window.{var}" in text:  # there, but cut short or edited
+            raise ValueError(f"the model file is damaged: its 'window.{var} = {{...}};' is incomplete")
         raise ValueError(f"not a generated file: no 'window.{var} = {{...}};' in it")
-    return json.loads(match.group(1))
+    try:
+        return json.loads(match.group(1))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"the model file is damaged: window.{var} is not valid JSON ({exc})") from None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_checksum(header: str, raw: bytes) -> str:
+    """The model file's SHA-256: of the header's UTF-8 bytes followed by the weights' bytes."""
+    return _sha256(header.encode("utf-8") + raw)
 
 
 def export_model(model, meta: dict | None = None) -> str:
     """The text of the page's weights file for ``model``: ``window.CNN_MODEL = {...};``.
 
     ``meta`` (recipe, test accuracy, ...) is stored as given and shown on the page.
+    Refuses a model with NaN or infinite weights (``ValueError`` naming the layer).
     """
     specs, arrays = model_layers(model)
-    offset = 0
+    offset, k = 0, 0
     for spec in specs:
         for p in spec.get("params", []):
+            bad = int(np.size(arrays[k]) - np.isfinite(arrays[k]).sum())
+            if bad:
+                raise ValueError(
+                    f"export_model: {spec['name']}.{p['name']} holds {bad} NaN or infinite "
+                    "values; the training diverged, so there is nothing sensible to show "
+                    "(train again, e.g. with a smaller learning rate)"
+                )
             p["offset"] = offset  # in float32 values from the start of the data
             offset += int(np.prod(p["shape"]))
+            k += 1
     raw = b"".join(np.ascontiguousarray(a, dtype="<f4").tobytes() for a in arrays)
-    obj = {
-        "format": FORMAT,
-        "input_shape": [int(d) for d in model.inputs[0].shape[1:]],
+    header = json.dumps({
+        "input_shape": specs[0]["input_shape"] if specs else [],
         "layers": specs,
         "n_values": offset,
-        "encoding": {"dtype": "float32", "byte_order": "little", "byte_shuffle": 4, "compression": "deflate", "text": "base64"},
-        "sha256_values": _sha256(raw),
+        "encoding": {"dtype": "float32", "byte_order": "little", "byte_shuffle": 4,
+                     "compression": "deflate", "text": "base64"},
         "meta": meta or {},
+        "page": page_constants(),
+    }, separators=(",", ":"), allow_nan=False)
+    obj = {
+        "format": FORMAT,
+        "header": header,
+        "sha256": file_checksum(header, raw),  # what the page verifies: header and weights
+        "sha256_values": _sha256(raw),  # the weights alone, to compare with a Keras model
         "data": base64.b64encode(zlib.compress(_shuffle(raw), 9)).decode("ascii"),
     }
-    header = "Generated by book_tools.draw_page.export_model for the book's 'Draw a digit' page; do not edit."
-    return _js_assignment(JS_MODEL_VAR, obj, header)
+    note = "Generated by book_tools.draw_page.export_model for the book's 'Draw a digit' page; do not edit."
+    return _js_assignment(JS_MODEL_VAR, obj, note)
 
 
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
+def _check_layout(spec: dict) -> None:
+    """Every weight array lies inside the data, one after the other, with a sensible shape."""
+    expected = 0
+    for layer in spec.get("layers", []):
+        for p in layer.get("params", []):
+            shape, offset = p.get("shape"), p.get("offset")
+            if not (isinstance(shape, list) and shape and all(isinstance(d, int) and d > 0 for d in shape)):
+                raise ValueError(f"model file is damaged: {layer.get('name')}.{p.get('name')} has shape {shape!r}")
+            if offset != expected:
+                raise ValueError(
+                    f"model file is damaged: {layer.get('name')}.{p.get('name')} starts at value "
+                    f"{offset!r}, expected {expected} (the arrays are stored one after another)"
+                )
+            expected += int(np.prod(shape))
+    if expected != spec.get("n_values"):
+        raise ValueError(f"model file is damaged: the layers need {expected} values, the data holds {spec.get('n_values')!r}")
 
 
 def read_model_js(text: str) -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
     """Read a file written by :func:`export_model`: ``(spec, weights)``.
 
-    ``weights[layer_name]`` maps ``"kernel"`` and ``"bias"`` to float32 arrays.
-    The data's checksum is verified.
+    ``spec`` is the header (``layers``, ``input_shape``, ``meta``, ``page``, ...);
+    ``weights[layer_name]`` maps ``"kernel"`` and ``"bias"`` to float32 arrays. The
+    checksum of header and weights, the arrays' bounds and their finiteness are
+    verified; a damaged file raises ``ValueError`` saying what is wrong.
     """
-    spec = _read_js_assignment(text, JS_MODEL_VAR)
-    if spec.get("format") != FORMAT:
-        raise ValueError(f"unknown model format {spec.get('format')!r}, expected {FORMAT!r}")
+    obj = _read_js_assignment(text, JS_MODEL_VAR)
+    if obj.get("format") != FORMAT:
+        raise ValueError(f"unknown model format {obj.get('format')!r}, expected {FORMAT!r} (rebuild the book)")
     try:
-        raw = _unshuffle(zlib.decompress(base64.b64decode(spec["data"], validate=True)))
-    except (zlib.error, ValueError) as exc:
-        raise ValueError(f"model data is damaged: {exc}") from exc
-    if len(raw) != 4 * spec["n_values"] or _sha256(raw) != spec["sha256_values"]:
-        raise ValueError("model data is damaged: size or checksum does not match")
+        raw = _unshuffle(zlib.decompress(base64.b64decode(obj["data"], validate=True)))
+    except (zlib.error, ValueError, KeyError) as exc:
+        raise ValueError(f"model file is damaged: its data cannot be decoded ({exc})") from exc
+    header = obj.get("header")
+    if not isinstance(header, str) or file_checksum(header, raw) != obj.get("sha256"):
+        raise ValueError("model file is damaged: the checksum of its header and weights does not match")
+    spec = {"format": obj["format"], **json.loads(header)}
+    _check_layout(spec)
+    if len(raw) != 4 * spec["n_values"]:
+        raise ValueError(f"model file is damaged: {len(raw)} bytes of data for {spec['n_values']} values")
     values = np.frombuffer(raw, "<f4")
+    if not np.isfinite(values).all():
+        raise ValueError("model file is damaged: it holds NaN or infinite weights")
     weights: dict[str, dict[str, np.ndarray]] = {}
     for layer in spec["layers"]:
         for p in layer.get("params", []):
@@ -207,41 +232,10 @@ def read_model_js(text: str) -> tuple[dict, dict[str, dict[str, np.ndarray]]]:
     return spec, weights
 
 
-# ---------------------------------------------------------------- reference forward pass
-def _activate(x: np.ndarray, activation: str) -> np.ndarray:
-    if activation == "relu":
-        return L.relu(x)
-    if activation == "softmax":
-        return L.softmax(x)
-    return x
-
-
 def forward(spec: dict, weights: dict, image: np.ndarray) -> list[np.ndarray]:
-    """Every layer's output for one input ``(28, 28, 1)`` (floats, pixels / 255), the last being the probabilities.
-
-    The page's JavaScript computes exactly this, layer by layer, for the
-    feature maps it draws and the probability bars it shows.
-    """
-    x = np.asarray(image, dtype=np.float64)
-    if x.shape != tuple(spec["input_shape"]):
-        raise ValueError(f"forward: image must have shape {tuple(spec['input_shape'])}; got {x.shape}")
-    outputs = []
-    for layer in spec["layers"]:
-        kind = layer["type"]
-        if kind == "conv2d":
-            w = weights[layer["name"]]
-            x = _activate(L.conv2d(x, w["kernel"], w["bias"], stride=tuple(layer["strides"]), padding=layer["padding"]), layer["activation"])
-        elif kind == "max_pool2d":
-            x = L.max_pool2d(x, pool=tuple(layer["pool"]), stride=tuple(layer["strides"]), padding=layer["padding"])
-        elif kind == "flatten":
-            x = L.flatten(x)
-        elif kind == "dense":
-            w = weights[layer["name"]]
-            x = _activate(L.dense(x, w["kernel"], w["bias"]), layer["activation"])
-        else:
-            raise ValueError(f"forward: unknown layer type {kind!r}")
-        outputs.append(x)
-    return outputs
+    """Every layer's output for what :func:`read_model_js` returned: :func:`cnn_helpers.forward.forward`
+    on ``spec["layers"]``."""
+    return F.forward(spec["layers"], weights, image)
 
 
 # ---------------------------------------------------------------- preprocessing (the MNIST recipe)
@@ -275,9 +269,17 @@ def fit_drawing(grey: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
     of the 28x28 image (either may be negative or push the patch past the
     border: that ink is dropped) -- or None when there is no ink.
     """
-    g = np.asarray(grey, dtype=np.float64)
-    if g.ndim != 2:
-        raise ValueError(f"preprocess_drawing: grey must be a 2-D image; got shape {g.shape}")
+    g = np.asarray(grey)
+    if g.dtype.kind not in "biuf":
+        raise ValueError(f"preprocess_drawing: grey must hold numbers (ink 0..1); got dtype {g.dtype}")
+    g = g.astype(np.float64)
+    if g.ndim != 2 or g.size == 0:
+        raise ValueError(f"preprocess_drawing: grey must be a 2-D image with at least one pixel; got shape {g.shape}")
+    if not np.isfinite(g).all():
+        raise ValueError(
+            f"preprocess_drawing: grey holds {int(np.size(g) - np.isfinite(g).sum())} NaN or "
+            "infinite values; give ink amounts in [0, 1] (0 = paper)"
+        )
     g = np.clip(g, 0.0, 1.0)
     rows = np.flatnonzero(g.max(axis=1) > 0)
     cols = np.flatnonzero(g.max(axis=0) > 0)
@@ -309,7 +311,7 @@ def preprocess_drawing(grey: np.ndarray) -> np.ndarray | None:
        (ink shifted past the border is dropped);
     4. grey levels ``floor(255 * v + 0.5)`` as uint8.
 
-    A real MNIST digit enlarged 10 times comes back unchanged (tests/test_web.py).
+    A real MNIST digit enlarged 10 times comes back unchanged (tests/test_draw_page.py).
     """
     fitted = fit_drawing(grey)
     if fitted is None:

@@ -7,6 +7,14 @@ parses, its key matches and the model file's SHA-256 matches the one recorded
 when it was written; anything else is reported, deleted, and the caller trains
 again. Entries are built in a temporary folder and renamed into place, so an
 interrupted run never leaves a half-written entry behind.
+
+Concurrency: :func:`locked` holds an exclusive lock on ``<cache>/model-locks/<key>.lock``
+(``fcntl.flock``, released by the system if the process dies), and
+:func:`cnn_helpers.train.trained_model` trains and saves under it: a second process
+asking for the same model waits, then loads the first one's entry instead of
+training again. Temporary folders whose key is not locked belong to a killed
+process and are removed by :func:`remove_stale_temps`. Entries get the
+permissions the umask gives (group-readable by default), not ``mkdtemp``'s 0700.
 """
 from __future__ import annotations
 
@@ -16,10 +24,13 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from . import import_tensorflow_quietly
-from .data import cache_dir
+from .data import cache_dir, fcntl, file_lock, remove_stale, umask_mode
 
 import_tensorflow_quietly()
 import keras  # noqa: E402
@@ -28,6 +39,47 @@ import keras  # noqa: E402
 def model_cache_dir() -> Path:
     """Folder holding one sub-folder per cached training run."""
     return cache_dir() / "models"
+
+
+@contextmanager
+def locked(key: str) -> Iterator[bool]:
+    """Hold the lock of entry ``key`` while the block runs (True if held, see ``file_lock``)."""
+    with file_lock(_lock_file(key)) as held:
+        yield held
+
+
+def _lock_file(key: str) -> Path:
+    """Where the lock of entry ``key`` lives: beside the entries, not among them."""
+    return model_cache_dir().with_name("model-locks") / f"{key}.lock"
+
+
+def remove_stale_temps() -> list[Path]:
+    """Remove temporary entry folders left by killed processes; return what was removed.
+
+    A temporary folder ``.<key>.tmp-*`` is being written only while its key's lock
+    is held, so a folder whose lock can be taken right now is stale.
+    """
+    root = model_cache_dir()
+    if fcntl is None or not root.is_dir():
+        return []
+    removed = []
+    for tmp in root.glob(".*.tmp-*"):
+        key = tmp.name[1:].split(".tmp-")[0]
+        try:
+            _lock_file(key).parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(_lock_file(key), os.O_RDWR | os.O_CREAT, umask_mode())
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: a live process is writing this entry
+            os.close(fd)
+            continue
+        try:
+            removed += remove_stale([tmp])
+        finally:
+            os.close(fd)
+    return removed
 
 
 def file_sha256(path: Path) -> str:
@@ -74,11 +126,17 @@ def load(key: str) -> tuple[keras.Model, dict] | None:
 
 
 def save(key: str, model: keras.Model, meta: dict) -> Path:
-    """Write an entry atomically: build it in a temporary folder, then rename it into place."""
+    """Write an entry atomically: build it in a temporary folder, then rename it into place.
+
+    Call it while holding :func:`locked` for ``key``. An existing entry is moved
+    aside first and deleted after the rename, so the final rename never meets a
+    non-empty folder.
+    """
     root = model_cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{key}.tmp-"))
     try:
+        os.chmod(tmp, umask_mode(0o777))  # mkdtemp makes 0700; a shared cache needs the group
         model.save(tmp / "model.keras")
         meta = {
             **meta,
@@ -90,9 +148,37 @@ def save(key: str, model: keras.Model, meta: dict) -> Path:
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         final = root / key
         if final.exists():
-            shutil.rmtree(final)
-        os.rename(tmp, final)
+            old = Path(tempfile.mkdtemp(dir=root, prefix=f".{key}.tmp-old-"))
+            os.replace(final, old / "entry")
+            os.rename(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, final)
         return final
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+class CacheNotWritten(UserWarning):
+    """A trained model could not be written to the cache; it was returned anyway."""
+
+
+def save_or_warn(key: str, model: keras.Model, meta: dict) -> Path | None:
+    """:func:`save`, but a failure to write only warns: the trained model is too dear to lose.
+
+    Returns the entry's folder, or None after warning (:class:`CacheNotWritten`) with
+    the path, the reason and the fix. Interrupts (``KeyboardInterrupt``) still stop.
+    """
+    try:
+        return save(key, model, meta)
+    except Exception as exc:
+        warnings.warn(
+            f"The trained model could not be saved in the cache {model_cache_dir() / key} "
+            f"({type(exc).__name__}: {exc}). It is returned, but the next run will train it "
+            f"again. Fix: make {cache_dir()} a writable folder with free space, or point "
+            "CNN_BOOK_CACHE at one.",
+            CacheNotWritten,
+            stacklevel=3,
+        )
+        return None

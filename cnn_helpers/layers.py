@@ -3,10 +3,10 @@
 Why this module exists: a chapter can show what ``keras.layers.Conv2D`` or
 ``MaxPooling2D`` *computes* by doing the same arithmetic in a few lines of
 plain NumPy, and the tests check that the two agree (to 1e-5) on random inputs.
-A JavaScript forward pass in the book mirrors these functions line by line, so
-they favour clarity over speed: no framework, no clever indexing, just
+They favour clarity over speed: no framework, no clever indexing, just
 ``sliding_window_view`` to cut out the windows and ``einsum`` to multiply and
-sum them.
+sum them. (The draw page's JavaScript, ``_assets/draw/cnn.js``, computes the
+same layers with plain loops; the browser tests hold it to these functions.)
 
 Conventions, all chosen to match Keras 3 exactly:
 
@@ -21,6 +21,12 @@ Conventions, all chosen to match Keras 3 exactly:
   ``max((out - 1) * s + k - n, 0)`` is split with the smaller half before, so an
   odd extra row or column goes at the bottom or right).
 - Results are float64, whatever the input's dtype.
+- NaN and infinity behave as in Keras, with two documented exceptions
+  (``tests/test_layers.py`` checks both): a max-pooling window holding nothing
+  but NaN and ``-inf`` gives ``-inf`` here, where TensorFlow's kernel gives
+  ``-3.4028235e38`` (float32's lowest value); and :func:`softmax` computes in
+  float64, so ``softmax([inf, 1])`` is ``[nan, nan]`` as Keras gives for float64
+  input (Keras's float32 kernel gives ``[nan, 0]``).
 
 Bad inputs raise ``ValueError`` naming the function, what was expected and
 what was given.
@@ -35,6 +41,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 __all__ = [
     "conv2d",
     "conv2d_at",
+    "output_size",
+    "same_pads",
     "relu",
     "max_pool2d",
     "avg_pool2d",
@@ -83,15 +91,34 @@ def _padding(padding, fn: str) -> str:
     return mode
 
 
-def _same_pads(n: int, k: int, s: int) -> tuple[int, int]:
+def output_size(n: int, k: int, s: int = 1, padding: str = "valid") -> int:
+    """How many positions a window of size ``k`` with stride ``s`` takes along a side of ``n``.
+
+    VALID: only windows that fit wholly inside, ``floor((n - k) / s) + 1`` (an error
+    when ``k > n``). SAME: ``ceil(n / s)``, TensorFlow's rule. This is the book's one
+    definition of the rule; :func:`same_pads` and the page's model file use it.
+    """
+    mode = _padding(padding, "output_size")
+    if mode == "same":
+        return math.ceil(n / s)
+    if k > n:
+        raise ValueError(f"output_size: a window of {k} does not fit in {n} with padding='valid'")
+    return (n - k) // s + 1
+
+
+def same_pads(n: int, k: int, s: int) -> tuple[int, int]:
     """TensorFlow's SAME padding of one side of length ``n``: (before, after).
 
     The output has ``ceil(n / s)`` positions; the input is padded just enough
-    for the last window to fit, the smaller half before and the rest after.
+    for the last window to fit, the smaller half before and the rest after
+    (so an odd extra row or column goes at the bottom or right).
     """
-    out = math.ceil(n / s)
+    out = output_size(n, k, s, "same")
     total = max((out - 1) * s + k - n, 0)
     return total // 2, total - total // 2
+
+
+_same_pads = same_pads  # the older private name, kept for code that still uses it
 
 
 def _windows(
@@ -104,8 +131,8 @@ def _windows(
     """
     (kh, kw), (sh, sw) = window, stride
     if mode == "same":
-        top, bottom = _same_pads(x.shape[1], kh, sh)
-        left, right = _same_pads(x.shape[2], kw, sw)
+        top, bottom = same_pads(x.shape[1], kh, sh)
+        left, right = same_pads(x.shape[2], kw, sw)
         x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=fill)
     elif kh > x.shape[1] or kw > x.shape[2]:
         raise ValueError(
@@ -157,6 +184,8 @@ def conv2d(x, kernel, bias=None, stride: IntPair = 1, padding: str = "valid") ->
     k = _as_float(kernel, "conv2d", "kernel")
     if k.ndim != 4:
         raise ValueError(f"conv2d: kernel must have shape (kh, kw, C_in, C_out); got {k.shape}")
+    if min(k.shape) < 1:
+        raise ValueError(f"conv2d: every side of the kernel must be at least 1; got shape {k.shape}")
     if k.shape[2] != batch.shape[3]:
         raise ValueError(
             f"conv2d: kernel expects C_in={k.shape[2]} input channels (kernel shape {k.shape}) "
@@ -185,16 +214,20 @@ def softmax(x, axis: int = -1) -> np.ndarray:
 
     ``exp(x - max) / sum(exp(x - max))``: subtracting the largest score first
     changes nothing mathematically but keeps ``exp`` from overflowing on large
-    scores (``exp(1000)`` is ``inf`` in float64).
+    scores (``exp(1000)`` is ``inf`` in float64). An infinite score gives NaN, as
+    in Keras for float64 input: ``softmax([inf, 1])`` is ``[nan, nan]``.
     """
     arr = _as_float(x, "softmax", "x")
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, (bool, np.bool_)):
+        raise ValueError(f"softmax: axis must be an int, such as -1 for the last axis; got {axis!r}")
     if arr.ndim == 0 or arr.size == 0:
         raise ValueError(f"softmax: x must have at least one axis and one value; got shape {arr.shape}")
     if not -arr.ndim <= axis < arr.ndim:
         raise ValueError(f"softmax: axis {axis} is out of range for x of shape {arr.shape}")
-    shifted = arr - np.max(arr, axis=axis, keepdims=True)
-    e = np.exp(shifted)
-    return e / np.sum(e, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in Keras (see above)
+        shifted = arr - np.max(arr, axis=axis, keepdims=True)
+        e = np.exp(shifted)
+        return e / np.sum(e, axis=axis, keepdims=True)
 
 
 # ---------------------------------------------------------------- pooling
@@ -213,9 +246,12 @@ def max_pool2d(x, pool: IntPair = 2, stride: IntPair | None = None, padding: str
     windows do not overlap. With VALID padding leftover rows and columns that do
     not fill a window are dropped (output ``floor((n - pool) / stride) + 1``);
     with SAME the border is padded with ``-inf``, which never wins the maximum.
+    A NaN never wins either, as in TensorFlow: a window gives the largest of its
+    other values (``-inf`` if it holds nothing else; TensorFlow gives -3.4028235e38).
     """
     batch, single = _as_batch(x, "max_pool2d")
     size, strides, mode = _pool_config(pool, stride, padding, "max_pool2d")
+    batch = np.where(np.isnan(batch), -np.inf, batch)  # NaN is skipped, like TensorFlow's kernel
     windows = _windows(batch, size, strides, mode, -np.inf, "max_pool2d")  # (N, oh, ow, C, ph, pw)
     out = windows.max(axis=(4, 5))
     return out[0] if single else out
@@ -253,8 +289,8 @@ def flatten(x) -> np.ndarray:
     arr = _as_float(x, "flatten", "x")
     if arr.ndim == 3:
         return arr.reshape(-1)
-    if arr.ndim == 4:
-        return arr.reshape(arr.shape[0], -1)
+    if arr.ndim == 4:  # explicit sizes: reshape(0, -1) cannot infer -1 for an empty batch
+        return arr.reshape(arr.shape[0], arr.shape[1] * arr.shape[2] * arr.shape[3])
     raise ValueError(f"flatten: x must have shape (H, W, C) or (N, H, W, C); got {arr.shape}")
 
 
@@ -362,6 +398,7 @@ def border_ink(images, width: int = 1) -> np.ndarray:
     inner[width:-width, width:-width] = True
     touched = (ink & ~inner).any(axis=(-2, -1))
     return bool(touched) if x.ndim == 2 else touched
+
 
 # ---- backward passes
 # Each ``<forward>_backward`` takes the forward's inputs and the gradient of the loss

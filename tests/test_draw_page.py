@@ -272,3 +272,26 @@ def test_duplicate_scripts_are_removed():
         ("a.js", {}), (None, {"body": "const X = 1"}), ("a.js", {"defer": "defer"})
     ]
     assert context["script_files"] is scripts, "the builder's own list is edited in place"
+
+
+# ---------------------------------------------------------------- the page's constants come from Python
+def test_the_page_gets_its_constants_from_the_model_file(exported):
+    import matplotlib
+
+    from cnn_helpers import viz
+
+    spec, _ = web.read_model_js(exported)
+    page = spec["page"]
+    assert (page["side"], page["box"], page["centre"]) == (web.SIDE, web.BOX, web.CENTRE)
+    assert (page["primary"], page["accent"]) == (viz.PRIMARY, viz.ACCENT)
+    cmap = matplotlib.colormaps[viz.ACTIVATION_CMAP]
+    assert page["activation_colours"][0] == matplotlib.colors.to_hex(cmap(0.0))
+    assert page["activation_colours"][-1] == matplotlib.colors.to_hex(cmap(1.0))
+    assert page["chapters"]["conv2d"][0] == "02_convolution.html"
+    for layer in spec["layers"]:
+        if layer["type"] in ("conv2d", "max_pool2d"):
+            assert layer["pads"] == [0, 0, 0, 0], "the tutorial's network uses VALID padding"
+    js = (Path(__file__).resolve().parents[1] / "_assets" / "draw")
+    for name in ("cnn.js", "draw.js"):
+        text = (js / name).read_text()
+        assert "784" not in text and "samePads" not in text and "MAGMA_HEX" not in text, name

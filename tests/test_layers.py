@@ -375,3 +375,14 @@ BAD_INPUTS = [
 def test_bad_input_is_refused_with_a_clear_message(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_output_size_and_same_pads_are_tensorflows_rule():
+    from cnn_helpers.layers import output_size, same_pads
+
+    assert [output_size(n, 3, 2, "same") for n in (5, 6, 7)] == [3, 3, 4]
+    assert [output_size(n, 3, 2, "valid") for n in (5, 6, 7)] == [2, 2, 3]
+    # 6 pixels, window 3, stride 2: 3 outputs need 7 pixels, the extra one after.
+    assert same_pads(6, 3, 2) == (0, 1) and same_pads(5, 3, 2) == (1, 1) and same_pads(4, 1, 1) == (0, 0)
+    with pytest.raises(ValueError, match="does not fit"):
+        output_size(2, 3, 1, "valid")

@@ -1,48 +1,45 @@
 /* The forward pass of the book's CNN, and the MNIST preprocessing of a drawing.
  *
- * Dependency-free; no DOM. It mirrors the book's NumPy reference layers
- * (cnn_helpers/layers.py) function by function, and cnn_helpers/web.py for the
- * model file and the preprocessing, so the Python tests can hold it to them.
+ * Dependency-free; no DOM. It computes the same layers as the book's NumPy
+ * reference (cnn_helpers/layers.py, run by cnn_helpers/forward.py) with plain
+ * loops, reads the model file written by book_tools/draw_page.py, and
+ * preprocesses a drawing like book_tools.draw_page.preprocess_drawing; the
+ * browser tests hold it to those functions.
  *
  * Conventions, as in cnn_helpers.layers and Keras 3:
  *   - a tensor is {data: Float64Array, shape: [H, W, C]} (channels-last, C order)
  *     or {data, shape: [N]} after flatten;
  *   - a convolution kernel is (kh, kw, C_in, C_out), a Dense matrix (inputs, units);
- *   - Conv2D is a cross-correlation (no kernel flip); padding 'valid' or 'same'
- *     (TensorFlow's rule: output ceil(n / s), the smaller half of the padding before).
+ *   - Conv2D is a cross-correlation (no kernel flip);
+ *   - padding is given explicitly, [top, bottom, left, right], as the model file
+ *     states it for every layer (Python computes TensorFlow's SAME rule once,
+ *     cnn_helpers.layers.same_pads; this file does not re-derive it).
  * Arithmetic is in float64, as in cnn_helpers.layers.
  */
 (function (root) {
   "use strict";
 
   // ------------------------------------------------------------ helpers
-  function samePads(n, k, s) {
-    // TensorFlow's SAME padding of one side: [before, after] (cnn_helpers.layers._same_pads).
-    var out = Math.ceil(n / s);
-    var total = Math.max((out - 1) * s + k - n, 0);
-    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  function outputSide(n, k, s, before, after) {
+    // Positions of a k-wide window with stride s over n pixels padded by before + after.
+    var padded = n + before + after;
+    if (k > padded) throw new Error("a " + k + "-wide window does not fit in " + padded + " pixels");
+    return Math.floor((padded - k) / s) + 1;
   }
 
-  function outputSide(n, k, s, padding) {
-    if (padding === "same") return Math.ceil(n / s);
-    if (padding === "valid") {
-      if (k > n) throw new Error("a " + k + "-wide window does not fit in " + n + " pixels with padding='valid'");
-      return Math.floor((n - k) / s) + 1;
-    }
-    throw new Error("padding must be 'valid' or 'same'; got " + padding);
-  }
-
-  // ------------------------------------------------------------ layers (mirror cnn_helpers.layers)
-  /** conv2d(x, kernel, bias, stride, padding): x {data, shape [H, W, Cin]}, kernel {data, shape [kh, kw, Cin, Cout]}. */
-  function conv2d(x, kernel, bias, stride, padding) {
+  // ------------------------------------------------------------ layers (as cnn_helpers.layers)
+  /**
+   * conv2d(x, kernel, bias, stride, pads): x {data, shape [H, W, Cin]}, kernel {data, shape
+   * [kh, kw, Cin, Cout]}, pads [top, bottom, left, right] of zeros (default none).
+   */
+  function conv2d(x, kernel, bias, stride, pads) {
     var H = x.shape[0], W = x.shape[1], C = x.shape[2];
     var kh = kernel.shape[0], kw = kernel.shape[1], cin = kernel.shape[2], cout = kernel.shape[3];
     if (cin !== C) throw new Error("conv2d: kernel expects C_in=" + cin + " but x has " + C);
     var sh = stride[0], sw = stride[1];
-    padding = padding || "valid";
-    var oh = outputSide(H, kh, sh, padding), ow = outputSide(W, kw, sw, padding);
-    var top = padding === "same" ? samePads(H, kh, sh)[0] : 0;
-    var left = padding === "same" ? samePads(W, kw, sw)[0] : 0;
+    pads = pads || [0, 0, 0, 0];
+    var oh = outputSide(H, kh, sh, pads[0], pads[1]), ow = outputSide(W, kw, sw, pads[2], pads[3]);
+    var top = pads[0], left = pads[2];
     var xd = x.data, kd = kernel.data, out = new Float64Array(oh * ow * cout);
     for (var i = 0; i < oh; i++) {
       for (var j = 0; j < ow; j++) {
@@ -82,16 +79,18 @@
     return { data: out, shape: x.shape.slice() };
   }
 
-  /** max_pool2d(x, pool, stride, padding): the largest value of each window, channel by channel. */
-  function maxPool2d(x, pool, stride, padding) {
+  /**
+   * max_pool2d(x, pool, stride, pads): the largest value of each window, channel by channel;
+   * padded cells never win (pads [top, bottom, left, right], default none).
+   */
+  function maxPool2d(x, pool, stride, pads) {
     var H = x.shape[0], W = x.shape[1], C = x.shape[2];
     var ph = pool[0], pw = pool[1];
     stride = stride || pool;
-    padding = padding || "valid";
+    pads = pads || [0, 0, 0, 0];
     var sh = stride[0], sw = stride[1];
-    var oh = outputSide(H, ph, sh, padding), ow = outputSide(W, pw, sw, padding);
-    var top = padding === "same" ? samePads(H, ph, sh)[0] : 0;
-    var left = padding === "same" ? samePads(W, pw, sw)[0] : 0;
+    var oh = outputSide(H, ph, sh, pads[0], pads[1]), ow = outputSide(W, pw, sw, pads[2], pads[3]);
+    var top = pads[0], left = pads[2];
     var xd = x.data, out = new Float64Array(oh * ow * C);
     for (var i = 0; i < oh; i++) {
       for (var j = 0; j < ow; j++) {
@@ -140,6 +139,8 @@
   }
 
   // ------------------------------------------------------------ the model file (book_tools.draw_page.export_model)
+  var FORMAT = "cnn-book-model/2";
+
   function base64ToBytes(text) {
     var bin = atob(text), out = new Uint8Array(bin.length);
     for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
@@ -155,20 +156,137 @@
     return new Response(stream).arrayBuffer().then(function (buf) { return new Uint8Array(buf); });
   }
 
-  /** Decode window.CNN_MODEL into a model {spec, layers: [{..., kernel, bias}]}; returns a Promise. */
-  function loadModel(spec) {
-    if (!spec || spec.format !== "cnn-book-model/1") {
-      return Promise.reject(new Error("unknown model file format " + (spec && spec.format)));
+  // SHA-256 in plain JavaScript (FIPS 180-4), for pages where SubtleCrypto is missing:
+  // it exists only in secure contexts (https://, http://localhost, file:// in Chromium),
+  // not on a book served over plain http from another machine.
+  var K256 = [];
+  (function () {
+    function frac(x) { return ((x - Math.floor(x)) * 4294967296) >>> 0; }
+    for (var n = 2, found = 0; found < 64; n++) {
+      var prime = true;
+      for (var d = 2; d * d <= n; d++) if (n % d === 0) { prime = false; break; }
+      if (prime) K256[found++] = frac(Math.cbrt(n));
     }
-    return inflate(base64ToBytes(spec.data)).then(function (shuffled) {
-      var n = spec.n_values;
-      if (shuffled.length !== 4 * n) throw new Error("model data has " + shuffled.length + " bytes, expected " + 4 * n);
+  })();
+
+  function sha256Js(bytes) {
+    var h = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+    var len = bytes.length, total = Math.ceil((len + 9) / 64) * 64, msg = new Uint8Array(total);
+    msg.set(bytes);
+    msg[len] = 0x80;
+    var bits = len * 8, view = new DataView(msg.buffer), w = new Uint32Array(64);
+    view.setUint32(total - 8, Math.floor(bits / 4294967296));
+    view.setUint32(total - 4, bits >>> 0);
+    function rotr(x, r) { return (x >>> r) | (x << (32 - r)); }
+    for (var off = 0; off < total; off += 64) {
+      for (var i = 0; i < 16; i++) w[i] = view.getUint32(off + 4 * i);
+      for (i = 16; i < 64; i++) {
+        var s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >>> 3);
+        var s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >>> 10);
+        w[i] = (w[i - 16] + s0 + w[i - 7] + s1) >>> 0;
+      }
+      var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+      for (i = 0; i < 64; i++) {
+        var t1 = (k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i]) >>> 0;
+        var t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) >>> 0;
+        k = g; g = f; f = e; e = (d + t1) >>> 0; d = c; c = b; b = a; a = (t1 + t2) >>> 0;
+      }
+      h[0] = (h[0] + a) >>> 0; h[1] = (h[1] + b) >>> 0; h[2] = (h[2] + c) >>> 0; h[3] = (h[3] + d) >>> 0;
+      h[4] = (h[4] + e) >>> 0; h[5] = (h[5] + f) >>> 0; h[6] = (h[6] + g) >>> 0; h[7] = (h[7] + k) >>> 0;
+    }
+    return h.map(function (v) { return ("00000000" + v.toString(16)).slice(-8); }).join("");
+  }
+
+  /** SHA-256 of bytes as hex: a Promise of {hex, method} (SubtleCrypto where the page may use it). */
+  function sha256(bytes, forceJs) {
+    var subtle = !forceJs && root.crypto && root.crypto.subtle;
+    if (!subtle) return Promise.resolve({ hex: sha256Js(bytes), method: "JavaScript SHA-256" });
+    return subtle.digest("SHA-256", bytes).then(function (buf) {
+      var hex = Array.from(new Uint8Array(buf), function (v) { return ("0" + v.toString(16)).slice(-2); }).join("");
+      return { hex: hex, method: "SubtleCrypto SHA-256" };
+    });
+  }
+
+  function damaged(why) {
+    return new Error("The model file model.js is damaged (" + why + "). Rebuild the book with `make book`.");
+  }
+
+  function isPositiveInts(a, n) {
+    return Array.isArray(a) && (n === undefined || a.length === n) &&
+      a.every(function (v) { return Number.isInteger(v) && v > 0; });
+  }
+
+  /** Check every layer against the one before it and every weight array against the data's bounds. */
+  function checkLayers(header) {
+    var shape = header.input_shape, expected = 0, n = header.n_values;
+    if (!isPositiveInts(shape, 3)) throw damaged("input shape " + JSON.stringify(shape));
+    header.layers.forEach(function (l) {
+      var where = "layer " + l.name;
+      if (JSON.stringify(l.input_shape) !== JSON.stringify(shape)) throw damaged(where + ": its input shape is not the previous output");
+      if (["conv2d", "max_pool2d", "flatten", "dense"].indexOf(l.type) < 0) throw damaged(where + ": unknown type " + l.type);
+      if ((l.type === "conv2d" || l.type === "dense") && ["linear", "relu", "softmax"].indexOf(l.activation) < 0) {
+        throw damaged(where + ": unknown activation " + l.activation);
+      }
+      if (l.type === "conv2d" || l.type === "max_pool2d") {
+        if (!isPositiveInts(l.strides, 2) || !Array.isArray(l.pads) || l.pads.length !== 4 ||
+            !l.pads.every(function (v) { return Number.isInteger(v) && v >= 0; })) throw damaged(where + ": strides or pads");
+        var win = l.type === "conv2d" ? l.params[0].shape : l.pool;
+        if (!isPositiveInts(win)) throw damaged(where + ": window " + JSON.stringify(win));
+        var oh = outputSide(shape[0], win[0], l.strides[0], l.pads[0], l.pads[1]);
+        var ow = outputSide(shape[1], win[1], l.strides[1], l.pads[2], l.pads[3]);
+        var oc = l.type === "conv2d" ? l.params[0].shape[3] : shape[2];
+        if (l.type === "conv2d" && l.params[0].shape[2] !== shape[2]) throw damaged(where + ": kernel channels");
+        shape = [oh, ow, oc];
+      } else if (l.type === "flatten") {
+        shape = [shape.reduce(function (a, d) { return a * d; }, 1)];
+      } else {
+        if (shape.length !== 1 || l.params[0].shape[0] !== shape[0]) throw damaged(where + ": kernel rows");
+        shape = [l.params[0].shape[1]];
+      }
+      if (JSON.stringify(l.output_shape) !== JSON.stringify(shape)) throw damaged(where + ": output shape");
+      (l.params || []).forEach(function (p) {
+        if (!isPositiveInts(p.shape) || p.offset !== expected) throw damaged(where + ": " + p.name + " offset or shape");
+        expected += p.shape.reduce(function (a, d) { return a * d; }, 1);
+        if (expected > n) throw damaged(where + ": " + p.name + " lies past the end of the data");
+      });
+    });
+    if (expected !== n) throw damaged("the layers need " + expected + " values, the data holds " + n);
+  }
+
+  /**
+   * Decode window.CNN_MODEL into a model {layers: [{..., kernel, bias}], inputShape, meta, page,
+   * integrity}; returns a Promise. The SHA-256 of the header and weights, every offset's bounds
+   * and the weights' finiteness are checked first: a damaged file is refused with a message.
+   */
+  function loadModel(file, options) {
+    if (!file || file.format !== FORMAT) {
+      return Promise.reject(new Error("The model file has format " + (file && file.format) + ", not " + FORMAT +
+        ": rebuild the book with `make book`."));
+    }
+    var headerBytes = new TextEncoder().encode(String(file.header)), encoded;
+    try { encoded = base64ToBytes(file.data); } catch (e) { return Promise.reject(damaged("its data is not base64")); }
+    var raw, header;
+    return inflate(encoded).catch(function () { throw damaged("its data does not decompress"); }).then(function (shuffled) {
+      if (shuffled.length % 4) throw damaged("its data is not whole float32 values");
+      var n = shuffled.length / 4;
       // Undo the byte regrouping: byte b of value i was stored at b * n + i (little-endian float32).
-      var bytes = new Uint8Array(4 * n);
-      for (var b = 0; b < 4; b++) for (var i = 0; i < n; i++) bytes[4 * i + b] = shuffled[b * n + i];
-      var view = new DataView(bytes.buffer), values = new Float64Array(n);
-      for (var k = 0; k < n; k++) values[k] = view.getFloat32(4 * k, true);
-      var layers = spec.layers.map(function (l) {
+      raw = new Uint8Array(4 * n);
+      for (var b = 0; b < 4; b++) for (var i = 0; i < n; i++) raw[4 * i + b] = shuffled[b * n + i];
+      var all = new Uint8Array(headerBytes.length + raw.length);
+      all.set(headerBytes);
+      all.set(raw, headerBytes.length);
+      return sha256(all, options && options.forceJsSha256);
+    }).then(function (digest) {
+      if (digest.hex !== file.sha256) throw damaged("its SHA-256 does not match: the layers or the weights were changed");
+      try { header = JSON.parse(file.header); } catch (e) { throw damaged("its header is not JSON"); }
+      if (raw.length !== 4 * header.n_values) throw damaged("it holds " + raw.length / 4 + " values, not " + header.n_values);
+      try { checkLayers(header); } catch (e) { throw /damaged/.test(e.message) ? e : damaged(e.message); }
+      var view = new DataView(raw.buffer), values = new Float64Array(header.n_values);
+      for (var k = 0; k < values.length; k++) {
+        values[k] = view.getFloat32(4 * k, true);
+        if (!isFinite(values[k])) throw damaged("weight " + k + " is not a finite number");
+      }
+      var layers = header.layers.map(function (l) {
         var layer = Object.assign({}, l);
         (l.params || []).forEach(function (p) {
           var size = p.shape.reduce(function (a, d) { return a * d; }, 1);
@@ -176,18 +294,19 @@
         });
         return layer;
       });
-      return { spec: spec, layers: layers, inputShape: spec.input_shape, meta: spec.meta || {} };
+      return { layers: layers, inputShape: header.input_shape, meta: header.meta || {}, page: header.page,
+               integrity: digest.method };
     });
   }
 
-  /** Every layer's output for one input (Float64Array or array of 784 values in [0, 1]); the last is the probabilities. */
+  /** Every layer's output for one input (Float64Array or array, the model's input shape in C order, values in [0, 1]); the last is the probabilities. */
   function forward(model, input) {
     var x = { data: input instanceof Float64Array ? input : Float64Array.from(input), shape: model.inputShape.slice() };
     var outputs = [];
     for (var li = 0; li < model.layers.length; li++) {
       var l = model.layers[li];
-      if (l.type === "conv2d") x = activate(conv2d(x, l.kernel, l.bias, l.strides, l.padding), l.activation);
-      else if (l.type === "max_pool2d") x = maxPool2d(x, l.pool, l.strides, l.padding);
+      if (l.type === "conv2d") x = activate(conv2d(x, l.kernel, l.bias, l.strides, l.pads), l.activation);
+      else if (l.type === "max_pool2d") x = maxPool2d(x, l.pool, l.strides, l.pads);
       else if (l.type === "flatten") x = flatten(x);
       else if (l.type === "dense") x = activate(dense(x, l.kernel, l.bias), l.activation);
       else throw new Error("unknown layer type " + l.type);
@@ -196,7 +315,7 @@
     return outputs;
   }
 
-  /** Probabilities for one uint8 digit (784 grey levels): the network sees pixels / 255, as in training. */
+  /** Probabilities for one uint8 digit (side x side grey levels): the network sees pixels / 255, as in training. */
   function predictPixels(model, pixels) {
     var x = new Float64Array(pixels.length);
     for (var i = 0; i < x.length; i++) x[i] = pixels[i] / 255;
@@ -205,7 +324,6 @@
   }
 
   // ------------------------------------------------------------ preprocessing (book_tools.draw_page.preprocess_drawing)
-  var SIDE = 28, BOX = 20, CENTRE = 14;
 
   function roundHalfUp(v) { return Math.floor(v + 0.5); }
 
@@ -226,11 +344,14 @@
   /**
    * A drawing as a 28x28 MNIST digit: grey is an array of ink amounts in [0, 1]
    * (0 = paper), row by row, height x width. Returns null when there is no ink, else
-   * {pixels: Uint8Array(784), box: [r0, r1, c0, c1], size: [th, tw], offset: [top, left]}.
-   * Steps: bounding box of the ink; scale the longer side to 20 pixels by area
-   * averaging; shift so the centre of mass lands on pixel (14, 14); grey levels 0..255.
+   * {pixels: Uint8Array(side * side), box: [r0, r1, c0, c1], size: [th, tw], offset: [top, left]}.
+   * Steps: bounding box of the ink; scale the longer side to `box` pixels by area
+   * averaging; shift so the centre of mass lands on pixel (centre, centre) of a
+   * side x side image; grey levels 0..255. `geometry` is the model file's page
+   * constants {side, box, centre} (28, 20 and 14 for MNIST).
    */
-  function preprocess(grey, height, width) {
+  function preprocess(grey, height, width, geometry) {
+    var SIDE = geometry.side, BOX = geometry.box, CENTRE = geometry.centre;
     var r0 = height, r1 = -1, c0 = width, c1 = -1, r, c;
     for (r = 0; r < height; r++) {
       for (c = 0; c < width; c++) {
@@ -303,7 +424,6 @@
   root.CNN = {
     conv2d: conv2d, relu: relu, maxPool2d: maxPool2d, flatten: flatten, dense: dense, softmax: softmax,
     loadModel: loadModel, forward: forward, predictPixels: predictPixels,
-    preprocess: preprocess, benchmark: benchmark, base64ToBytes: base64ToBytes,
-    SIDE: SIDE, BOX: BOX, CENTRE: CENTRE
+    preprocess: preprocess, benchmark: benchmark, base64ToBytes: base64ToBytes, sha256: sha256
   };
 })(typeof window !== "undefined" ? window : globalThis);

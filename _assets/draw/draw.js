@@ -3,6 +3,8 @@
  * Needs, loaded before it: window.CNN_MODEL (generated model.js), window.CNN_DIGITS
  * (generated digits.js) and window.CNN (cnn.js). Everything runs locally; the
  * page works over http:// and from disk (file://).
+ * The image geometry, the colours and the chapter links come from the model file
+ * (book_tools.draw_page.page_constants), so they are written once, in Python.
  * For tests and curious readers, window.CNNDrawApp exposes the state.
  */
 (function () {
@@ -11,20 +13,10 @@
   var PAD = 280;          // drawing pad resolution (canvas pixels)
   var BRUSH = 22;         // brush width: about 2 pixels after scaling to the 20x20 box, like MNIST strokes
   var COLS = 16;          // feature maps per row
-  // matplotlib's magma, 64 steps: the book's colour map for non-negative activations.
-  var MAGMA_HEX = "00000402010903031206051a0a08220e0b2b130d34180f3d1d114722115029115a2f116336106b3d0f71440f764a107952137c59157e5f187f651a806b1d81721f817822817e24828426818b2981912b81982d809e2f7fa5317eab337cb2357bba3878c03a76c73d73cd4071d3436ed9466bdf4a68e44f64e95462ed5a5ff1605df4675cf66e5cf8765cfa7d5efb8560fc8e64fd9668fe9d6cfea571feac76feb47bfebb81fec287feca8dfed194fed89afde0a1fde7a9fceeb0fcf6b8fcfdbf";
-  var MAGMA = [];
-  for (var m = 0; m < MAGMA_HEX.length; m += 6) {
-    MAGMA.push([0, 2, 4].map(function (o) { return parseInt(MAGMA_HEX.substr(m + o, 2), 16); }));
-  }
-  // Where each kind of layer is taught (chapter pages next to this one).
-  var CHAPTER = {
-    input: ["01_input.html", "The input"],
-    conv2d: ["02_convolution.html", "Convolution"],
-    relu: ["03_relu.html", "ReLU"],
-    max_pool2d: ["04_pooling.html", "Max pooling"],
-    dense: ["05_dense.html", "Dense"]
-  };
+  // Set from the model file's page constants when it loads (see start()).
+  var SIDE = 0;           // the input's side in pixels (28)
+  var COLOURS = [];       // the book's activation colour map as [r, g, b] steps
+  var CHAPTER = {};       // layer kind -> [chapter page, title]
 
   var app = { state: "loading", model: null, digits: null, result: null, source: null, timings: [] };
   window.CNNDrawApp = app;
@@ -44,6 +36,30 @@
 
   function link(kind, text) {
     return el("a", { href: CHAPTER[kind][0], className: "cnn-chapter-link", "data-chapter": CHAPTER[kind][0], text: text || CHAPTER[kind][1] });
+  }
+
+  function hexToRgb(hex) {
+    return [1, 3, 5].map(function (o) { return parseInt(hex.substr(o, 2), 16); });
+  }
+
+  /** Use the model file's page constants: geometry, colours, chapter links. */
+  function usePageConstants(page) {
+    SIDE = page.side;
+    COLOURS = page.activation_colours.map(hexToRgb);
+    CHAPTER = page.chapters;
+    var root = $("cnn-draw");
+    root.style.setProperty("--cnn-blue", page.primary);
+    root.style.setProperty("--cnn-red", page.accent);
+  }
+
+  /** Paint a digit's grey levels (uint8, SIDE x SIDE) on a canvas of that size: ink dark (gray_r). */
+  function paintDigit(canvas, pixels) {
+    var ctx = canvas.getContext("2d"), img = ctx.createImageData(SIDE, SIDE);
+    for (var i = 0; i < SIDE * SIDE; i++) {
+      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = 255 - (pixels ? pixels[i] : 0);
+      img.data[4 * i + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
   }
 
   function fail(message) {
@@ -131,7 +147,7 @@
   }
 
   function updateFromPad() {
-    var pre = CNN.preprocess(padGrey(), PAD, PAD);
+    var pre = CNN.preprocess(padGrey(), PAD, PAD, app.model.page);
     app.preprocessed = pre;
     run(pre ? pre.pixels : null);
   }
@@ -159,13 +175,7 @@
   }
 
   function drawInput(pixels) {
-    var c = $("cnn-input"), ctx = c.getContext("2d"), img = ctx.createImageData(28, 28);
-    for (var i = 0; i < 784; i++) {
-      var g = 255 - (pixels ? pixels[i] : 0); // gray_r: ink is dark, as everywhere in the book
-      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = g;
-      img.data[4 * i + 3] = 255;
-    }
-    ctx.putImageData(img, 0, 0);
+    paintDigit($("cnn-input"), pixels);
   }
 
   function showPrediction(probs) {
@@ -236,7 +246,7 @@
       for (var y = 0; y < L.h; y++) {
         for (var x = 0; x < L.w; x++) {
           var v = data && max > 0 ? data[(y * L.w + x) * L.c + ch] / max : 0; // one scale per layer
-          var col = MAGMA[Math.min(MAGMA.length - 1, Math.max(0, Math.round(v * (MAGMA.length - 1))))];
+          var col = COLOURS[Math.min(COLOURS.length - 1, Math.max(0, Math.round(v * (COLOURS.length - 1))))];
           var p = 4 * ((oy + y) * W + ox + x);
           px[p] = col[0]; px[p + 1] = col[1]; px[p + 2] = col[2]; px[p + 3] = 255;
         }
@@ -267,13 +277,8 @@
     var d = app.digits, pixels = d.images[k];
     // Show the digit on the pad, 10x enlarged, so the reader can draw over it.
     var tmp = document.createElement("canvas");
-    tmp.width = 28; tmp.height = 28;
-    var tctx = tmp.getContext("2d"), img = tctx.createImageData(28, 28);
-    for (var i = 0; i < 784; i++) {
-      img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = 255 - pixels[i];
-      img.data[4 * i + 3] = 255;
-    }
-    tctx.putImageData(img, 0, 0);
+    tmp.width = SIDE; tmp.height = SIDE;
+    paintDigit(tmp, pixels);
     clearPad();
     padCtx.imageSmoothingEnabled = false;
     padCtx.drawImage(tmp, 0, 0, PAD, PAD);
@@ -285,13 +290,8 @@
   function buildSamples() {
     var box = $("cnn-samples");
     app.digits.images.forEach(function (pixels, k) {
-      var c = el("canvas", { width: "28", height: "28" });
-      var ctx = c.getContext("2d"), img = ctx.createImageData(28, 28);
-      for (var i = 0; i < 784; i++) {
-        img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = 255 - pixels[i];
-        img.data[4 * i + 3] = 255;
-      }
-      ctx.putImageData(img, 0, 0);
+      var c = el("canvas", { width: String(SIDE), height: String(SIDE) });
+      paintDigit(c, pixels);
       var label = app.digits.labels[k], index = app.digits.indices[k];
       var b = el("button", {
         type: "button", className: "cnn-sample", "data-index": String(index), "data-label": String(label),
@@ -323,25 +323,55 @@
   }
 
   // ------------------------------------------------------------ start
+  var MAKE_BOOK = "build the book with `make book` (python -m book_tools.build), which exports it next to this page.";
+
+  /**
+   * Why window.CNN_MODEL is not there: the file is missing, or it is there but damaged (not
+   * valid JavaScript). Loading it again with listeners tells the two apart, also from file://.
+   */
+  function diagnoseModelFile() {
+    var tag = document.querySelector('script[src$="generated/model.js"]');
+    if (!tag) return Promise.resolve("The page does not load model.js.");
+    return new Promise(function (resolve) {
+      var syntax = null, probe = document.createElement("script");
+      function onError(ev) { if (ev.filename && /generated\/model\.js/.test(ev.filename)) syntax = ev.message; }
+      window.addEventListener("error", onError);
+      probe.onerror = function () {
+        window.removeEventListener("error", onError);
+        resolve("The trained model is missing: " + MAKE_BOOK);
+      };
+      probe.onload = function () {
+        window.removeEventListener("error", onError);
+        resolve("The model file model.js is damaged (" + (syntax || "it does not define window.CNN_MODEL") +
+          "). Rebuild the book with `make book`.");
+      };
+      probe.src = tag.src;
+      document.head.appendChild(probe);
+    });
+  }
+
   function start() {
     var root = $("cnn-draw");
     if (!root) return;
     if (!window.CNN) return fail("cnn.js did not load.");
-    if (!window.CNN_MODEL || !window.CNN_DIGITS) {
-      return fail("The trained model is missing: build the book with `make book` (python -m book_tools.build), which exports it next to this page.");
+    if (!window.CNN_MODEL) {
+      app.ready = diagnoseModelFile().then(fail);
+      return;
     }
-    pad = $("cnn-pad");
-    padCtx = pad.getContext("2d", { willReadFrequently: true });
-    clearPad();
-    buildBars();
-    showPrediction(null);
-    drawInput(null);
-    var bytes = CNN.base64ToBytes(window.CNN_DIGITS.pixels), images = [];
-    for (var k = 0; k < window.CNN_DIGITS.labels.length; k++) images.push(bytes.subarray(784 * k, 784 * (k + 1)));
-    app.digits = { images: images, labels: window.CNN_DIGITS.labels, indices: window.CNN_DIGITS.indices };
-    buildSamples();
+    if (!window.CNN_DIGITS) return fail("The sample digits (digits.js) are missing: " + MAKE_BOOK);
     app.ready = CNN.loadModel(window.CNN_MODEL).then(function (model) {
       app.model = model;
+      usePageConstants(model.page);
+      pad = $("cnn-pad");
+      padCtx = pad.getContext("2d", { willReadFrequently: true });
+      clearPad();
+      buildBars();
+      showPrediction(null);
+      drawInput(null);
+      var bytes = CNN.base64ToBytes(window.CNN_DIGITS.pixels), images = [], n = SIDE * SIDE;
+      for (var k = 0; k < window.CNN_DIGITS.labels.length; k++) images.push(bytes.subarray(n * k, n * (k + 1)));
+      app.digits = { images: images, labels: window.CNN_DIGITS.labels, indices: window.CNN_DIGITS.indices };
+      buildSamples();
       buildMaps();
       clearMaps();
       $("cnn-model").textContent = describeModel(model.meta);
@@ -357,8 +387,7 @@
       $("cnn-status").textContent = "";
       return model;
     }).catch(function (err) {
-      fail("The model could not be loaded: " + err.message);
-      throw err;
+      fail(/damaged|format/.test(err.message) ? err.message : "The model could not be loaded: " + err.message);
     });
   }
 

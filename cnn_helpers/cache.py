@@ -8,14 +8,16 @@ when it was written; anything else is reported, deleted, and the caller trains
 again. Entries are built in a temporary folder and renamed into place, so an
 interrupted run never leaves a half-written entry behind.
 
-Concurrency: :func:`locked` holds an exclusive lock on ``<cache>/model-locks/<key>.lock``
-(``fcntl.flock``, released by the system if the process dies), and
+Concurrency: :func:`locked` holds an exclusive lock on
+``<cache>/model-locks/<key>.lock`` (``fcntl.flock``, released by the system if the
+process dies), and
 :func:`cnn_helpers.train.trained_model` trains and saves under it: a second process
 asking for the same model waits, then loads the first one's entry instead of
 training again. Temporary folders whose key is not locked belong to a killed
 process and are removed by :func:`remove_stale_temps`. Entries get the
 permissions the umask gives (group-readable by default), not ``mkdtemp``'s 0700.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,7 +45,7 @@ def model_cache_dir() -> Path:
 
 @contextmanager
 def locked(key: str) -> Iterator[bool]:
-    """Hold the lock of entry ``key`` while the block runs (True if held, see ``file_lock``)."""
+    """Hold entry ``key``'s lock while the block runs (True if held; see file_lock)."""
     with file_lock(_lock_file(key)) as held:
         yield held
 
@@ -103,14 +105,16 @@ def _load_entry(entry: Path, key: str) -> tuple[keras.Model, dict]:
     if not model_file.exists():
         raise ValueError("model.keras is missing")
     if file_sha256(model_file) != meta.get("model_sha256"):
-        raise ValueError("model.keras does not match the checksum recorded when it was written")
+        raise ValueError(
+            "model.keras does not match the checksum recorded when it was written"
+        )
     # The optimizer's state is only needed to go on training; the book evaluates
     # and inspects cached models, so the caller compiles afresh.
     return keras.models.load_model(model_file, compile=False), meta
 
 
 def load(key: str) -> tuple[keras.Model, dict] | None:
-    """The cached model and metadata for ``key``, or ``None`` when there is no usable entry.
+    """The cached model and metadata for ``key``, or ``None`` without a usable entry.
 
     A damaged or stale entry is reported and deleted, never used.
     """
@@ -126,7 +130,7 @@ def load(key: str) -> tuple[keras.Model, dict] | None:
 
 
 def save(key: str, model: keras.Model, meta: dict) -> Path:
-    """Write an entry atomically: build it in a temporary folder, then rename it into place.
+    """Write an entry atomically: build it in a temporary folder, then rename it.
 
     Call it while holding :func:`locked` for ``key``. An existing entry is moved
     aside first and deleted after the rename, so the final rename never meets a
@@ -136,7 +140,9 @@ def save(key: str, model: keras.Model, meta: dict) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{key}.tmp-"))
     try:
-        os.chmod(tmp, umask_mode(0o777))  # mkdtemp makes 0700; a shared cache needs the group
+        os.chmod(
+            tmp, umask_mode(0o777)
+        )  # mkdtemp makes 0700; a shared cache needs the group
         model.save(tmp / "model.keras")
         meta = {
             **meta,
@@ -165,7 +171,7 @@ class CacheNotWritten(UserWarning):
 
 
 def save_or_warn(key: str, model: keras.Model, meta: dict) -> Path | None:
-    """:func:`save`, but a failure to write only warns: the trained model is too dear to lose.
+    """:func:`save`, but a failed write only warns: a trained model is too dear to lose.
 
     Returns the entry's folder, or None after warning (:class:`CacheNotWritten`) with
     the path, the reason and the fix. Interrupts (``KeyboardInterrupt``) still stop.
@@ -174,9 +180,10 @@ def save_or_warn(key: str, model: keras.Model, meta: dict) -> Path | None:
         return save(key, model, meta)
     except Exception as exc:
         warnings.warn(
-            f"The trained model could not be saved in the cache {model_cache_dir() / key} "
-            f"({type(exc).__name__}: {exc}). It is returned, but the next run will train it "
-            f"again. Fix: make {cache_dir()} a writable folder with free space, or point "
+            f"The trained model could not be saved in the cache "
+            f"{model_cache_dir() / key} ({type(exc).__name__}: {exc}). It is "
+            "returned, but the next run will train it again. Fix: make "
+            f"{cache_dir()} a writable folder with free space, or point "
             "CNN_BOOK_CACHE at one.",
             CacheNotWritten,
             stacklevel=3,

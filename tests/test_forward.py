@@ -1,4 +1,5 @@
 """cnn_helpers.forward: the NumPy forward pass of a Keras model, layer by layer, against Keras."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,30 +47,56 @@ def test_one_image_gives_unbatched_outputs(tutorial, mnist):
 
 
 def test_specs_state_shapes_and_explicit_padding():
-    model = keras.Sequential([
-        keras.Input((9, 8, 2)),
-        keras.layers.Conv2D(4, (3, 2), strides=(2, 1), padding="same", use_bias=False, activation="relu"),
-        keras.layers.MaxPooling2D((2, 3), strides=(1, 2), padding="same"),
-        keras.layers.Conv2D(3, 2, padding="valid"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(3, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((9, 8, 2)),
+            keras.layers.Conv2D(
+                4,
+                (3, 2),
+                strides=(2, 1),
+                padding="same",
+                use_bias=False,
+                activation="relu",
+            ),
+            keras.layers.MaxPooling2D((2, 3), strides=(1, 2), padding="same"),
+            keras.layers.Conv2D(3, 2, padding="valid"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
     specs = F.layer_specs(model)
-    assert [s["type"] for s in specs] == ["conv2d", "max_pool2d", "conv2d", "flatten", "dense"]
+    assert [s["type"] for s in specs] == [
+        "conv2d",
+        "max_pool2d",
+        "conv2d",
+        "flatten",
+        "dense",
+    ]
     # SAME, 9 rows, kernel 3, stride 2: 5 outputs need 11 rows, 1 before and 1 after;
     # 8 columns, kernel 2, stride 1: 1 extra column, after.
     assert specs[0]["pads"] == [1, 1, 0, 1] and specs[0]["output_shape"] == [5, 8, 4]
     assert specs[2]["pads"] == [0, 0, 0, 0]
-    assert [s["input_shape"] for s in specs[1:]] == [s["output_shape"] for s in specs[:-1]]
+    assert [s["input_shape"] for s in specs[1:]] == [
+        s["output_shape"] for s in specs[:-1]
+    ]
     weights = F.layer_weights(model)
-    assert not weights[specs[0]["name"]]["bias"].any(), "use_bias=False exports a zero bias"
+    assert not weights[specs[0]["name"]][
+        "bias"
+    ].any(), "use_bias=False exports a zero bias"
     x = np.random.default_rng(0).random((5, 9, 8, 2)).astype("float32")
-    np.testing.assert_allclose(F.forward_model(model, x)[-1], model.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        F.forward_model(model, x)[-1], model.predict(x, verbose=0), atol=1e-6
+    )
 
 
 def test_unsupported_layers_and_wrong_inputs_are_refused(tutorial):
-    model = keras.Sequential([keras.Input((6, 6, 1)), keras.layers.Conv2D(2, 3),
-                              keras.layers.BatchNormalization()])
+    model = keras.Sequential(
+        [
+            keras.Input((6, 6, 1)),
+            keras.layers.Conv2D(2, 3),
+            keras.layers.BatchNormalization(),
+        ]
+    )
     with pytest.raises(ValueError, match="BatchNormalization"):
         F.layer_specs(model)
     with pytest.raises(ValueError, match=r"x must have shape \(28, 28, 1\)"):
@@ -81,5 +108,7 @@ def test_forward_does_not_import_tensorflow():
     import sys
 
     code = "import sys, cnn_helpers.forward; print('tensorflow' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"

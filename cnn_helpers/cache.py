@@ -46,7 +46,8 @@ def model_cache_dir() -> Path:
 @contextmanager
 def locked(key: str) -> Iterator[bool]:
     """Hold entry ``key``'s lock while the block runs (True if held; see file_lock)."""
-    with file_lock(_lock_file(key)) as held:
+    waiting = f"Another process is training or saving this model ({key}); waiting for it."
+    with file_lock(_lock_file(key), waiting) as held:
         yield held
 
 

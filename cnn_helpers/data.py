@@ -119,12 +119,13 @@ def umask_mode(mode: int = 0o666) -> int:
 
 
 @contextmanager
-def file_lock(path: Path) -> Iterator[bool]:
+def file_lock(path: Path, waiting: str | None = None) -> Iterator[bool]:
     """Hold an exclusive advisory lock on ``path`` (created if needed) while the block runs.
 
     Yields True when the lock is held. When the lock file cannot be created (a
-    read-only or missing cache folder, or a system without ``fcntl``), yields False
-    and runs the block unlocked: nothing can be written there anyway.
+    read-only or missing cache folder, or a system without ``fcntl``) or its file
+    system has no locks, yields False and runs the block unlocked. ``waiting`` is
+    printed when another process holds the lock, before waiting for it.
     """
     if fcntl is None:
         yield False
@@ -136,8 +137,17 @@ def file_lock(path: Path) -> Iterator[bool]:
         yield False
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = True
+        except BlockingIOError:
+            if waiting:
+                print(waiting, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held = True
+        except OSError:  # a file system without locks (some network mounts)
+            held = False
+        yield held
     finally:
         os.close(fd)  # closing the file releases the lock
 

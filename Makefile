@@ -1,7 +1,8 @@
 # The CNN book. Two commands do everything on a fresh machine:
-#   make book   set up .venv (first time only) and build the HTML book into _build/html
+#   make book   set up .venv (first time only), build the HTML book into _build/html
+#               and print it to one PDF (_build/pdf/cnn-book.pdf)
 #   make test   set up .venv (first time only) and run the whole test suite
-# and, for readers: make lab (the chapters in JupyterLab), make pdf (the book as one PDF).
+# and, for readers: make lab (the chapters in JupyterLab).
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -27,8 +28,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (cnn-book)" >/dev/null
 	touch $(STAMP)
 
-book: $(STAMP)
+# The HTML book, then the whole book as one PDF (every page's footer links to it).
+book: $(STAMP) browser-deps
 	$(BIN)/python -m book_tools.build
+	$(BIN)/python -m book_tools.pdf
 
 # pyproject.toml adds the sanitize file and --nbval-current-env to every pytest run
 # (addopts), so a plain `pytest --nbval` compares the chapters the same way.
@@ -58,10 +61,9 @@ browser: $(STAMP) browser-deps
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) chapters/00_intro.ipynb
 
-# The whole book as one PDF (_build/pdf/cnn-book.pdf, also copied next to the HTML book,
-# whose footers link to it): the HTML build first, then a one-page build printed by
-# Debian's Chromium. About a minute more than `make book`.
-pdf: book browser-deps
+# Only the PDF again (_build/pdf/cnn-book.pdf, copied next to the HTML book): a one-page
+# build printed by Debian's Chromium. `make book` does it too; this needs its MathJax.
+pdf: $(STAMP) browser-deps
 	$(BIN)/python -m book_tools.pdf
 
 execute: $(STAMP)

@@ -960,7 +960,11 @@ def test_pdf_has_every_chapter_in_order_its_figures_and_uncut_code(book_pdf):
 
     # Every chapter's title, in the order of _toc.yml, and in the PDF's outline.
     squashed = [_squash(p) for p in pages]
-    outline = [_squash(item.title) for item in reader.outline if not isinstance(item, list)]
+    def flat(items):
+        for item in items:
+            yield from flat(item) if isinstance(item, list) else [item]
+
+    outline = [_squash(item.title) for item in flat(reader.outline)]
     last = -1
     for docname in TOC:
         title = _squash(" ".join(words(first_heading(source_of(docname)))))

@@ -36,6 +36,8 @@ from book_tools import sphinx_ext
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+#: Every notebook under chapters/ (what `make test` hands nbval), checkpoints left out.
+ALL_NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 URL = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]["url"]
 
 #: The Colab-like set the package's code was run on (a fresh venv, README "Versions").
@@ -349,7 +351,7 @@ def test_plain_pytest_nbval_collects_exactly_the_chapters_and_tests(args):
         shutil.rmtree(decoy_nb.parent, ignore_errors=True)
         shutil.rmtree(decoy_env, ignore_errors=True)
     files = {i.split("::")[0] for i in ids}
-    expected = {p.relative_to(ROOT).as_posix() for p in CHAPTERS}
+    expected = {p.relative_to(ROOT).as_posix() for p in ALL_NOTEBOOKS}
     expected |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").glob("test_*.py")}
     collected_files = {f for f in files}
     assert collected_files <= expected, sorted(collected_files - expected)

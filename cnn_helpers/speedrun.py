@@ -128,6 +128,34 @@ FINAL_RECIPE = SpeedRecipe(
 )
 
 
+#: The final recipe's runs while the speedrun chapter was written (seeds 0-4, one
+#: process each, oneDNN on and off), on an Intel Xeon with AMX, 2 cores, TensorFlow
+#: 2.21: the evidence that the chapter's threshold of 0.99 holds with a margin.
+#: ``train_seconds`` includes building the training graph in the first step.
+FINAL_RECIPE_RUNS = [
+    {"seed": 0, "onednn": True, "precision": "bfloat16",
+     "test_acc": 0.9912, "train_seconds": 16.0},
+    {"seed": 1, "onednn": True, "precision": "bfloat16",
+     "test_acc": 0.9917, "train_seconds": 12.9},
+    {"seed": 2, "onednn": True, "precision": "bfloat16",
+     "test_acc": 0.9918, "train_seconds": 14.5},
+    {"seed": 3, "onednn": True, "precision": "bfloat16",
+     "test_acc": 0.9908, "train_seconds": 13.1},
+    {"seed": 4, "onednn": True, "precision": "bfloat16",
+     "test_acc": 0.9918, "train_seconds": 12.1},
+    {"seed": 0, "onednn": False, "precision": "float32",
+     "test_acc": 0.991, "train_seconds": 35.8},
+    {"seed": 1, "onednn": False, "precision": "float32",
+     "test_acc": 0.9915, "train_seconds": 38.3},
+    {"seed": 2, "onednn": False, "precision": "float32",
+     "test_acc": 0.9913, "train_seconds": 38.6},
+    {"seed": 3, "onednn": False, "precision": "float32",
+     "test_acc": 0.9904, "train_seconds": 39.4},
+    {"seed": 4, "onednn": False, "precision": "float32",
+     "test_acc": 0.9908, "train_seconds": 41.2},
+]
+
+
 # ---------------------------------------------------------------- precision
 def cpu_flags() -> set[str]:
     """The CPU feature flags Linux reports in ``/proc/cpuinfo`` (empty elsewhere)."""

@@ -7,7 +7,9 @@ kernels that are fastest on this CPU, the Keras backend).
 Modules, one concept each:
 
 - ``data``      -- real MNIST (online or offline), its fingerprint, the tutorial's preprocessing
-- ``layers``    -- NumPy reference implementations of every layer the tutorial's network uses
+- ``layers``    -- NumPy forward and backward passes of every layer the tutorial's network uses
+- ``forward``   -- a whole network as plain data, and its forward pass with ``layers``
+- ``shift``     -- digits moved by whole pixels, and accuracy on shifted test sets
 - ``model``     -- the tutorial's network, shape and parameter formulas, summary tables
 - ``recipe``    -- what a training run is (no TensorFlow): the tutorial's recipe, the claim
 - ``train``     -- reproducible, fast training

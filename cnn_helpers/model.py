@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from . import import_tensorflow_quietly
+from .layers import output_size
 
 import_tensorflow_quietly()
 import keras  # noqa: E402
@@ -28,18 +29,12 @@ def conv_output_size(n: int, kernel: int, stride: int = 1, padding: str = "valid
     """Length of one spatial side after a convolution or pooling window.
 
     VALID keeps only windows that fit wholly inside: ``floor((n - kernel) / stride) + 1``.
-    SAME pads with zeros so that the result is ``ceil(n / stride)``.
+    SAME pads with zeros so that the result is ``ceil(n / stride)``. The rule itself
+    is written once, in :func:`cnn_helpers.layers.output_size`.
     """
-    padding = padding.lower()
     if n < 1 or kernel < 1 or stride < 1:
         raise ValueError(f"sizes must be positive, got n={n}, kernel={kernel}, stride={stride}")
-    if padding == "valid":
-        if kernel > n:
-            raise ValueError(f"a {kernel}-wide window does not fit in {n} pixels with VALID padding")
-        return (n - kernel) // stride + 1
-    if padding == "same":
-        return math.ceil(n / stride)
-    raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    return output_size(n, kernel, stride, padding)
 
 
 def pool_output_size(n: int, pool: int = 2, stride: int | None = None, padding: str = "valid") -> int:

@@ -67,7 +67,7 @@ def test_pool_output_size_defaults_to_pool_stride():
 
 @pytest.mark.parametrize(
     "args, message",
-    [((2, 3), "does not fit in 2 pixels"), ((28, 3, 0), "sizes must be positive"), ((28, 3, 1, "full"), "'valid' or 'same'")],
+    [((2, 3), "does not fit in 2"), ((28, 3, 0), "sizes must be positive"), ((28, 3, 1, "full"), "'valid' or 'same'")],
 )
 def test_conv_output_size_rejects_bad_input(args, message):
     with pytest.raises(ValueError, match=message):

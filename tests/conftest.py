@@ -22,3 +22,26 @@ def tutorial_model():
 
     keras.utils.set_random_seed(1)
     return build_tutorial_model()
+
+
+@pytest.fixture(scope="session")
+def unusual_model():
+    """A small stack of the supported layers with every unusual setting at once.
+
+    SAME padding with a stride along one axis only, a non-square kernel, no bias,
+    a pooling window with its own strides, two input channels: what an export or
+    a NumPy forward pass most easily gets wrong.
+    """
+    import keras
+
+    keras.utils.set_random_seed(2)
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input((9, 8, 2)),
+        layers.Conv2D(4, (3, 2), strides=(2, 1), padding="same", use_bias=False,
+                      activation="relu"),
+        layers.MaxPooling2D((2, 3), strides=(1, 2), padding="same"),
+        layers.Conv2D(3, 2, padding="valid"),
+        layers.Flatten(),
+        layers.Dense(3, activation="softmax"),
+    ])

@@ -22,23 +22,15 @@ import keras  # noqa: E402
 
 from book_tools import build, sphinx_ext  # noqa: E402
 from book_tools import draw_page as web  # noqa: E402
-from cnn_helpers.model import build_tutorial_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def seed_model():
-    """The seed architecture with random weights (no training)."""
-    keras.utils.set_random_seed(1)
-    return build_tutorial_model(compile=False)
-
-
-@pytest.fixture(scope="module")
-def exported(seed_model):
-    return web.export_model(seed_model, {"note": "random weights"})
+def exported(tutorial_model):
+    return web.export_model(tutorial_model, {"note": "random weights"})
 
 
 # ---------------------------------------------------------------- export and read back
-def test_export_round_trip_is_exact(seed_model, exported):
+def test_export_round_trip_is_exact(tutorial_model, exported):
     assert (
         exported.startswith("/*")
         and "window.CNN_MODEL = {" in exported
@@ -46,7 +38,7 @@ def test_export_round_trip_is_exact(seed_model, exported):
     )
     spec, weights = web.read_model_js(exported)
     assert spec["format"] == web.FORMAT and spec["input_shape"] == [28, 28, 1]
-    assert spec["n_values"] == seed_model.count_params() == 93_322
+    assert spec["n_values"] == tutorial_model.count_params() == 93_322
     assert [l["type"] for l in spec["layers"]] == [
         "conv2d",
         "max_pool2d",
@@ -70,7 +62,7 @@ def test_export_round_trip_is_exact(seed_model, exported):
     assert spec["layers"][-1]["activation"] == "softmax" and spec["meta"] == {
         "note": "random weights"
     }
-    for layer in seed_model.layers:
+    for layer in tutorial_model.layers:
         for name, array in zip(("kernel", "bias"), layer.get_weights()):
             got = weights[layer.name][name]
             assert got.dtype == np.float32 and np.array_equal(
@@ -94,11 +86,11 @@ def test_damaged_file_is_refused(exported):
         web.read_model_js("var x = 1;")
 
 
-def test_reference_forward_pass_matches_keras(seed_model, exported, mnist):
+def test_reference_forward_pass_matches_keras(tutorial_model, exported, mnist):
     spec, weights = web.read_model_js(exported)
     (_, _), (x_test, _) = mnist
     x = x_test[:6, ..., None].astype("float32") / 255.0
-    ref = seed_model.predict(x, verbose=0)
+    ref = tutorial_model.predict(x, verbose=0)
     for k in range(len(x)):
         outs = web.forward(spec, weights, x[k])
         assert [o.shape for o in outs] == [
@@ -108,25 +100,8 @@ def test_reference_forward_pass_matches_keras(seed_model, exported, mnist):
         assert abs(outs[-1].sum() - 1) < 1e-9
 
 
-def test_same_padding_strides_and_no_bias_are_exported():
-    keras.utils.set_random_seed(2)
-    model = keras.Sequential(
-        [
-            keras.Input((9, 8, 2)),
-            keras.layers.Conv2D(
-                4,
-                (3, 2),
-                strides=(2, 1),
-                padding="same",
-                use_bias=False,
-                activation="relu",
-            ),
-            keras.layers.MaxPooling2D((2, 3), strides=(1, 2), padding="same"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(5),
-            keras.layers.Dense(3, activation="softmax"),
-        ]
-    )
+def test_same_padding_strides_and_no_bias_are_exported(unusual_model):
+    model = unusual_model
     spec, weights = web.read_model_js(web.export_model(model))
     assert spec["layers"][0]["padding"] == "same" and spec["layers"][0]["strides"] == [
         2,

@@ -11,13 +11,6 @@ cnn_helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
 
 from cnn_helpers import forward as F  # noqa: E402
-from cnn_helpers.model import build_tutorial_model  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tutorial():
-    keras.utils.set_random_seed(4)
-    return build_tutorial_model(compile=False)
 
 
 def _keras_outputs(model, x):
@@ -25,45 +18,29 @@ def _keras_outputs(model, x):
     return [np.asarray(o) for o in probe.predict(x, verbose=0)]
 
 
-def test_every_layer_equals_keras_on_a_batch(tutorial, mnist):
+def test_every_layer_equals_keras_on_a_batch(tutorial_model, mnist):
     (_, _), (x_test, _) = mnist
     x = x_test[:8, ..., None].astype("float32") / 255
-    ours = F.forward_model(tutorial, x)
-    theirs = _keras_outputs(tutorial, x)
+    ours = F.forward_model(tutorial_model, x)
+    theirs = _keras_outputs(tutorial_model, x)
     assert [o.shape for o in ours] == [o.shape for o in theirs]
-    for spec, a, b in zip(F.layer_specs(tutorial), ours, theirs, strict=True):
+    for spec, a, b in zip(F.layer_specs(tutorial_model), ours, theirs, strict=True):
         np.testing.assert_allclose(a, b, atol=2e-5, err_msg=spec["name"])
     np.testing.assert_allclose(ours[-1].sum(axis=1), 1.0, atol=1e-12)
 
 
-def test_one_image_gives_unbatched_outputs(tutorial, mnist):
+def test_one_image_gives_unbatched_outputs(tutorial_model, mnist):
     (_, _), (x_test, _) = mnist
     x = x_test[0][..., None] / 255
-    one = F.forward_model(tutorial, x)
-    batch = F.forward_model(tutorial, x[None])
+    one = F.forward_model(tutorial_model, x)
+    batch = F.forward_model(tutorial_model, x[None])
     assert [o.shape for o in one] == [o.shape[1:] for o in batch]
     for a, b in zip(one, batch, strict=True):
         np.testing.assert_array_equal(a, b[0])
 
 
-def test_specs_state_shapes_and_explicit_padding():
-    model = keras.Sequential(
-        [
-            keras.Input((9, 8, 2)),
-            keras.layers.Conv2D(
-                4,
-                (3, 2),
-                strides=(2, 1),
-                padding="same",
-                use_bias=False,
-                activation="relu",
-            ),
-            keras.layers.MaxPooling2D((2, 3), strides=(1, 2), padding="same"),
-            keras.layers.Conv2D(3, 2, padding="valid"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(3, activation="softmax"),
-        ]
-    )
+def test_specs_state_shapes_and_explicit_padding(unusual_model):
+    model = unusual_model
     specs = F.layer_specs(model)
     assert [s["type"] for s in specs] == [
         "conv2d",
@@ -89,7 +66,7 @@ def test_specs_state_shapes_and_explicit_padding():
     )
 
 
-def test_unsupported_layers_and_wrong_inputs_are_refused(tutorial):
+def test_unsupported_layers_and_wrong_inputs_are_refused(tutorial_model):
     model = keras.Sequential(
         [
             keras.Input((6, 6, 1)),
@@ -100,7 +77,7 @@ def test_unsupported_layers_and_wrong_inputs_are_refused(tutorial):
     with pytest.raises(ValueError, match="BatchNormalization"):
         F.layer_specs(model)
     with pytest.raises(ValueError, match=r"x must have shape \(28, 28, 1\)"):
-        F.forward_model(tutorial, np.zeros((28, 28)))
+        F.forward_model(tutorial_model, np.zeros((28, 28)))
 
 
 def test_forward_does_not_import_tensorflow():

@@ -53,12 +53,24 @@ def run_once(chapter: Path, setting: str, seed: int) -> tuple[dict, str | None]:
         return values, first_line
 
 
+def as_number(value) -> float | None:
+    """A glued value as a float, or ``None``: numbers, and the text reprs glue stores for them."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", "").strip("'\""))
+        except ValueError:
+            return None
+    return None
+
+
 def numeric(values: dict) -> dict[str, float]:
-    """The glued values that are plain numbers (bools excluded)."""
-    return {
-        k: float(v) for k, v in values.items()
-        if isinstance(v, (int, float)) and not isinstance(v, bool)
-    }
+    """The glued values that are numbers, or text that reads as one (bools excluded)."""
+    parsed = {k: as_number(v) for k, v in values.items()}
+    return {k: v for k, v in parsed.items() if v is not None}
 
 
 def summarise(runs: dict[str, dict]) -> dict[str, dict]:

@@ -25,3 +25,11 @@ def test_summary_gives_min_and_max_of_numbers_and_the_distinct_other_values():
     assert len(table["acc"]["runs"]) == 3
     assert table["worst"]["distinct"] == ['"4 as 9"', '"7 as 2"']
     assert "min" not in table["flag"], "booleans are not numbers to band"
+
+
+def test_numbers_glued_as_text_are_banded_too():
+    runs = {"a": {"acc": "0.99", "n": "1,234"}, "b": {"acc": "0.98", "n": "1,300"}}
+    table = bands.summarise(runs)
+    assert (table["acc"]["min"], table["acc"]["max"]) == (0.98, 0.99)
+    assert (table["n"]["min"], table["n"]["max"]) == (1234, 1300)
+    assert bands.as_number("True") is None and bands.as_number(True) is None

@@ -14,7 +14,9 @@ Modules, one concept each:
 - ``recipe``    -- what a training run is (no TensorFlow): the tutorial's recipe, the claim
 - ``train``     -- reproducible, fast training
 - ``cache``     -- the safe cache of trained models
+- ``speedrun``  -- the fastest recipe to 0.99: BatchNorm, one-cycle, bfloat16, time to 0.99
 - ``notebooks`` -- numbers glued by an executed chapter, and running a chapter with parameters
+- ``sweep``     -- one training notebook run per variant of a recipe (papermill)
 - ``viz``       -- the book's one figure style and shared plots
 
 The book's own tooling (building, the draw page's export, benchmarks) lives

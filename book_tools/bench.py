@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> None:
         med = float(np.median(secs))
         g = epoch_flop / med / 1e9
         t99s = [o["t99"] for o in results[name] if "t99" in o]
-        t99 = f"{np.median(t99s):7.1f}s" if t99s else "       -"
+        reached = t99s and np.isfinite(np.median(t99s))
+        t99 = f"{np.median(t99s):7.1f}s" if reached else "not yet" if t99s else "       -"
         print(
             f"{name:18s} {med:8.1f} {secs.min():6.1f} {60_000 / med:9.0f} {g:8.1f} "
             f"{100 * g / peak:8.0f}% {t99}"
@@ -289,8 +290,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {name}: {'; '.join(notes)}")
     if "book train()" in results and "book + steps/exec" in results:
         same = all(
-            all(np.array_equal(a, b) for a, b in zip(o1["weights"], o2["weights"]))
-            for o1, o2 in zip(results["book train()"], results["book + steps/exec"])
+            all(np.array_equal(a, b) for a, b in zip(o1["weights"], o2["weights"], strict=True))
+            for o1, o2 in zip(results["book train()"], results["book + steps/exec"], strict=True)
         )
         print(f"\nbook + steps/exec trains the same weights as book train(): {same}")
     print(

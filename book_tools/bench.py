@@ -289,9 +289,10 @@ def main(argv: list[str] | None = None) -> None:
         if notes:
             print(f"  {name}: {'; '.join(notes)}")
     if "book train()" in results and "book + steps/exec" in results:
+        pairs = zip(results["book train()"], results["book + steps/exec"], strict=True)
         same = all(
             all(np.array_equal(a, b) for a, b in zip(o1["weights"], o2["weights"], strict=True))
-            for o1, o2 in zip(results["book train()"], results["book + steps/exec"], strict=True)
+            for o1, o2 in pairs
         )
         print(f"\nbook + steps/exec trains the same weights as book train(): {same}")
     print(

@@ -1,8 +1,21 @@
 """Shared fixtures. Tests use the book's real cache folder unless they say otherwise."""
 from __future__ import annotations
 
+import os
+
 import cnn_helpers  # noqa: F401  (sets TensorFlow's environment before anything imports it)
 import pytest
+
+CHROMIUM = os.environ.get("CNN_BOOK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +58,40 @@ def unusual_model():
         layers.Flatten(),
         layers.Dense(3, activation="softmax"),
     ])
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium (or ``$CNN_BOOK_CHROMIUM``); the browser tests fail, never skip, without it."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"Chromium is missing ({CHROMIUM} not found), so the built book cannot be "
+            "checked in a browser. Install Debian's Chromium with `sudo apt-get install "
+            "chromium` (`make browser-deps` does it when run as root), or point "
+            "CNN_BOOK_CHROMIUM at a Chromium binary.",
+            pytrace=False,
+        )
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.fail(
+            "The Playwright Python package is missing: `pip install -e '.[book]'` "
+            "(make setup) installs it.",
+            pytrace=False,
+        )
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    """One headless Chromium for the whole session, shared by every test that needs a page.
+
+    Playwright's sync API allows one instance at a time per thread, so a test must
+    take this fixture rather than start its own.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

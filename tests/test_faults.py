@@ -520,10 +520,8 @@ def _mini_page(tmp_path, exported, model_text):
     ],
 )
 def test_case11_page_tells_a_damaged_model_file_from_a_missing_one(
-    tmp_path, exported, state, expected
+    tmp_path, exported, state, expected, browser
 ):
-    from playwright.sync_api import sync_playwright
-
     text = {
         "valid": exported,
         "missing": None,
@@ -531,29 +529,24 @@ def test_case11_page_tells_a_damaged_model_file_from_a_missing_one(
         "header changed": _edit_header(exported, _move_dense_offset),
     }[state]
     url = _mini_page(tmp_path, exported, text)
-    chromium = os.environ.get("CNN_BOOK_CHROMIUM", "/usr/bin/chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+    page = browser.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_selector(
+            "#cnn-draw:not([data-status=loading])", timeout=20000
         )
-        try:
-            page = browser.new_page()
-            page.goto(url)
-            page.wait_for_selector(
-                "#cnn-draw:not([data-status=loading])", timeout=20000
+        status = page.get_attribute("#cnn-draw", "data-status")
+        message = page.text_content("#cnn-status")
+        if state == "valid":
+            assert status == "ready" and message == ""
+            assert (
+                page.evaluate("() => CNNDrawApp.model.integrity")
+                == "SubtleCrypto SHA-256"
             )
-            status = page.get_attribute("#cnn-draw", "data-status")
-            message = page.text_content("#cnn-status")
-            if state == "valid":
-                assert status == "ready" and message == ""
-                assert (
-                    page.evaluate("() => CNNDrawApp.model.integrity")
-                    == "SubtleCrypto SHA-256"
-                )
-                page.click("button.cnn-sample >> nth=1")
-                assert page.get_attribute("#cnn-guess", "data-class") != ""
-            else:
-                assert status == "error" and expected in message, message
-                assert ("missing" in message) == (state == "missing")
-        finally:
-            browser.close()
+            page.click("button.cnn-sample >> nth=1")
+            assert page.get_attribute("#cnn-guess", "data-class") != ""
+        else:
+            assert status == "error" and expected in message, message
+            assert ("missing" in message) == (state == "missing")
+    finally:
+        page.close()

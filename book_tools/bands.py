@@ -37,8 +37,27 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def run_once(chapter: Path, setting: str, seed: int) -> tuple[dict, str | None]:
-    """Run ``chapter`` for one seed under one setting; return (glued values, error or None)."""
+def parse_parameters(items: list[str]) -> dict:
+    """``["n_seeds=5", 'optimizer="adam"']`` -> ``{"n_seeds": 5, "optimizer": "adam"}``."""
+    parameters = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"--set takes NAME=VALUE, got {item!r}")
+        try:
+            parameters[name] = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"--set {name}: {text!r} is not a JSON value") from exc
+    return parameters
+
+
+def run_once(
+    chapter: Path, setting: str, seed: int, **parameters
+) -> tuple[dict, str | None]:
+    """Run ``chapter`` for one seed under one setting; return (glued values, error or None).
+
+    ``parameters`` are more of the chapter's parameters (e.g. ``n_seeds=5``).
+    """
     from cnn_helpers.notebooks import glued_values, run_with_parameters
 
     onednn, cache = SETTINGS[setting]
@@ -46,7 +65,7 @@ def run_once(chapter: Path, setting: str, seed: int) -> tuple[dict, str | None]:
     os.environ["CNN_BOOK_CACHE"] = str(cache)
     out = OUT / chapter.stem / f"{setting}-seed{seed}.ipynb"
     try:
-        return run_with_parameters(chapter, out, seed=seed), None
+        return run_with_parameters(chapter, out, seed=seed, **parameters), None
     except Exception as exc:  # a failing cell: keep what was glued before it
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         values = glued_values(out) if out.exists() else {}
@@ -92,8 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("chapters", nargs="+", type=Path)
     parser.add_argument("--seeds", default="0-4", help="random seeds, e.g. 0-4 or 0,2,5")
     parser.add_argument("--settings", default="onednn-on,onednn-off")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=JSON",
+        help="another parameter for every run, e.g. --set n_seeds=5 (repeatable)",
+    )
     args = parser.parse_args(argv)
     seeds = parse_seeds(args.seeds)
+    parameters = parse_parameters(args.set)
     failed = False
     for chapter in args.chapters:
         runs, errors = {}, {}
@@ -101,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             for seed in seeds:
                 run = f"{setting}/seed{seed}"
                 print(f"{chapter.name}: {run} ...", flush=True)
-                runs[run], error = run_once(chapter.resolve(), setting, seed)
+                runs[run], error = run_once(
+                    chapter.resolve(), setting, seed, **parameters
+                )
                 if error:
                     errors[run] = error
                     print(f"  FAILED: {error}", flush=True)

@@ -33,3 +33,11 @@ def test_numbers_glued_as_text_are_banded_too():
     assert (table["acc"]["min"], table["acc"]["max"]) == (0.98, 0.99)
     assert (table["n"]["min"], table["n"]["max"]) == (1234, 1300)
     assert bands.as_number("True") is None and bands.as_number(True) is None
+
+
+def test_more_parameters_are_json_values_and_bad_ones_are_refused():
+    assert bands.parse_parameters(["n_seeds=5", 'optimizer="adam"']) == {
+        "n_seeds": 5, "optimizer": "adam"}
+    for bad in ("n_seeds", "2x=1", "name=adam"):
+        with pytest.raises(ValueError, match="--set"):
+            bands.parse_parameters([bad])

@@ -548,12 +548,13 @@ def measured_run(
 ) -> dict:
     """The checkpoints of ``speedrun(recipe, evaluate_every)``, measured once.
 
-    Returns ``{"precision", "checkpoints": [[epochs, seconds, test_acc], ...],
-    "train_seconds", "from_cache"}``. The chapter's step table needs only these
-    numbers, not the model, so a rerun of the chapter reads them from the book's
-    cache folder (``speedrun/``) instead of training again. The key covers the
-    recipe, this module's code, the library versions, the oneDNN setting and the
-    processor, so numbers measured elsewhere are never shown as this machine's.
+    Returns ``{"recipe", "evaluate_every", "precision", "checkpoints": [[epochs,
+    seconds, test_acc], ...], "train_seconds", "from_cache"}``. The chapter's step
+    table needs only these numbers, not the model, so a rerun of the chapter reads
+    them from the book's cache folder (``speedrun/``) instead of training again.
+    The key covers the recipe, this module's code, the library versions, the oneDNN
+    setting and the processor, so numbers measured elsewhere are never shown as
+    this machine's.
     """
     from .data import cache_dir
 
@@ -568,6 +569,7 @@ def measured_run(
     result = speedrun(recipe, evaluate_every, verbose=verbose)
     found = {
         "recipe": recipe.to_dict(),
+        "evaluate_every": evaluate_every,
         "precision": result.precision,
         "checkpoints": [[c.epochs, c.seconds, c.test_acc] for c in result.checkpoints],
         "train_seconds": result.train_seconds,
@@ -577,6 +579,75 @@ def measured_run(
     tmp.write_text(json.dumps(found))
     os.replace(tmp, path)
     return {**found, "from_cache": False}
+
+
+# ------------------------------------------------------------ the recorded step table
+#: The speedrun chapter's step table as measured on one machine, with that machine:
+#: written by ``python -m book_tools.speedrun_steps``, read by :func:`recorded_run`.
+RECORDED_STEPS = Path(__file__).with_name("speedrun_steps.json")
+
+
+def recorded_steps(path: Path = RECORDED_STEPS) -> dict:
+    """The record: ``{"machine": {...}, "runs": [measured run, ...]}``.
+
+    A missing or damaged record raises ``FileNotFoundError`` / ``ValueError``
+    naming the command that writes it.
+    """
+    again = "record it again with `python -m book_tools.speedrun_steps`"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"the speedrun's step record {path} is missing: {again}"
+        )
+    try:
+        record = json.loads(path.read_text())
+        runs, machine = record["runs"], record["machine"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"the speedrun's step record {path} is damaged ({exc}): {again}"
+        ) from exc
+    if not isinstance(runs, list) or not isinstance(machine, dict):
+        raise ValueError(f"the speedrun's step record {path} is damaged: {again}")
+    return record
+
+
+def recorded_run(
+    recipe: SpeedRecipe, evaluate_every: float = 1.0, path: Path = RECORDED_STEPS
+) -> dict:
+    """The recorded measurement of ``recipe`` (same fields as :func:`measured_run`).
+
+    Measuring the whole step table trains for several minutes, so the chapter reads
+    it from the record by default. A recipe that is not in the record (the chapter's
+    steps changed since it was measured) raises ``LookupError``: a stale table is
+    never shown.
+    """
+    for run in recorded_steps(path)["runs"]:
+        same = run.get("recipe") == recipe.to_dict()
+        if same and run.get("evaluate_every") == evaluate_every:
+            return {**run, "from_cache": False, "recorded": True}
+    raise LookupError(
+        f"{recipe} (evaluated every {evaluate_every} epochs) is not in the step record "
+        f"{path}: the chapter's steps changed since it was measured. Record them again "
+        "with `python -m book_tools.speedrun_steps`, or set measure_here = True."
+    )
+
+
+def machine_description() -> dict:
+    """What a measured time depends on: processor, its bf16 units, oneDNN, versions."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "bf16_units": sorted(cpu_flags() & {"amx_bf16", "avx512_bf16"}),
+        "onednn": onednn_enabled(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
 
 
 def test_accuracy(
@@ -620,6 +691,9 @@ __all__ = [
     "make_optimizer",
     "recompute_batchnorm_statistics",
     "speedrun",
+    "measured_run",
+    "recorded_run",
+    "machine_description",
     "SpeedResult",
     "Checkpoint",
     "time_to_target",

@@ -232,3 +232,49 @@ def test_training_mode_accuracy_leaves_the_model_unchanged():
         m.layers[1].moving_mean,
         before[[v.path for v in m.variables].index(m.layers[1].moving_mean.path)],
     )
+
+
+# ------------------------------------------------------------ the recorded step table
+def _run(recipe: sr.SpeedRecipe, every: float = 1.0) -> dict:
+    return {"recipe": recipe.to_dict(), "evaluate_every": every,
+            "precision": "float32", "checkpoints": [[1.0, 10.0, 0.99]],
+            "train_seconds": 10.0}
+
+
+def test_recorded_run_finds_exactly_the_recorded_recipe(tmp_path):
+    from book_tools.speedrun_steps import write_record
+
+    path = tmp_path / "steps.json"
+    record = write_record([_run(sr.FINAL_RECIPE, 0.5)], path)
+    assert record["machine"]["cores"] >= 1 and "date" in record["machine"]
+    found = sr.recorded_run(sr.FINAL_RECIPE, 0.5, path=path)
+    assert found["checkpoints"] == [[1.0, 10.0, 0.99]] and found["recorded"]
+    with pytest.raises(LookupError, match="book_tools.speedrun_steps"):
+        sr.recorded_run(sr.FINAL_RECIPE, 1.0, path=path)  # other checkpoints
+    with pytest.raises(LookupError, match="measure_here"):
+        sr.recorded_run(sr.replace(sr.FINAL_RECIPE, seed=1), 0.5, path=path)
+    assert not list(tmp_path.glob("*.tmp*")), "the record is written atomically"
+
+
+@pytest.mark.parametrize(
+    "text", [None, "{not json", '{"runs": []}', '{"runs": 1, "machine": {}}']
+)
+def test_a_missing_or_damaged_record_names_the_command_that_writes_it(tmp_path, text):
+    path = tmp_path / "steps.json"
+    if text is not None:
+        path.write_text(text)
+    error = FileNotFoundError if text is None else ValueError
+    with pytest.raises(error, match="python -m book_tools.speedrun_steps"):
+        sr.recorded_run(sr.FINAL_RECIPE, 0.5, path=path)
+
+
+def test_the_committed_record_has_the_tutorial_and_final_recipes_and_its_machine():
+    record = sr.recorded_steps()
+    assert {"cpu", "cores", "onednn", "tensorflow", "date"} <= set(record["machine"])
+    for recipe, every in ((sr.TUTORIAL_SPEED_RECIPE, 1.0), (sr.FINAL_RECIPE, 0.5)):
+        run = sr.recorded_run(recipe, every)
+        epochs = [c[0] for c in run["checkpoints"]]
+        # The last checkpoint is the end of training: whole batches, so a hair past `epochs`.
+        last_batch = recipe.batch_size / sr.TRAIN_IMAGES
+        assert epochs == sorted(epochs) and 0 <= epochs[-1] - recipe.epochs < last_batch
+        assert all(0 <= c[2] <= 1 and c[1] > 0 for c in run["checkpoints"])

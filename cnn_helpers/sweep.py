@@ -2,9 +2,11 @@
 
 The generalisation chapter compares variants of a recipe (dropout, random shifts,
 optimizers, learning rates) without keeping a copy of the training code per
-variant: ``_assets/runs/train_recipe.ipynb`` trains one recipe for a list of
-random seeds and glues its results, and :func:`run_variant` runs it with other
-settings and reads the results back as Python lists.
+variant: ``train_recipe.ipynb`` (:data:`RUN_NOTEBOOK`, shipped inside this
+package, so it is there wherever the package is installed, Colab included) trains
+one recipe for a list of random seeds and glues its results, and
+:func:`run_variant` runs it with other settings and reads the results back as
+Python lists.
 """
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from .notebooks import run_with_parameters
+
+#: The one parameterised training notebook the sweeps run.
+RUN_NOTEBOOK = Path(__file__).with_name("train_recipe.ipynb")
 
 #: What the run notebook glues: one entry per random seed (the curves: one list per seed).
 RUN_KEYS = ("seeds", "test_acc", "shifted_acc", "accuracy", "loss", "val_accuracy", "val_loss")

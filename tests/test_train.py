@@ -44,10 +44,14 @@ def test_cache_key_changes_with_the_recipe():
 # ---------------------------------------------------------------- real training
 @pytest.mark.slow
 def test_a_rerun_gives_the_same_weights():
-    """Keras's seeding makes training repeatable on one machine set-up (one real epoch, twice)."""
-    recipe = t.Recipe(epochs=1, seed=3)
+    """Keras's seeding makes training repeatable on one machine set-up.
+
+    One real epoch on the first 6,000 training images, twice (a tenth of the data
+    keeps the test fast; shuffling, dropout-free steps and the evaluation are the same).
+    """
+    recipe = t.Recipe(epochs=1, seed=3, train_size=6000)
     a = t.train(recipe, verbose=False)
     b = t.train(recipe, verbose=False)
-    for wa, wb in zip(a.model.get_weights(), b.model.get_weights()):
+    for wa, wb in zip(a.model.get_weights(), b.model.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
-    assert a.test_acc == b.test_acc > 0.95
+    assert a.test_acc == b.test_acc > 0.85

@@ -381,3 +381,17 @@ def test_the_setup_cell_runs_silently_and_passes_nbval_off_colab(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert "2 passed" in proc.stdout
+
+
+def test_the_package_ships_its_data_files_to_colab():
+    """Colab installs the package with pip: every data file the chapters read must be package data."""
+    from fnmatch import fnmatch
+
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"]["cnn_helpers"]
+    tracked = subprocess.run(["git", "ls-files", "cnn_helpers"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout.split()
+    data = [Path(p).name for p in tracked if not p.endswith(".py")]
+    assert {"train_recipe.ipynb", "speedrun_steps.json"} <= set(data)
+    missing = [name for name in data if not any(fnmatch(name, pat) for pat in patterns)]
+    assert not missing, f"add to [tool.setuptools.package-data] in pyproject.toml: {missing}"

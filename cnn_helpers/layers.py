@@ -26,7 +26,7 @@ Conventions, all chosen to match Keras 3 exactly:
   but NaN and ``-inf`` gives ``-inf`` here, where TensorFlow's kernel gives
   ``-3.4028235e38`` (float32's lowest value); and :func:`softmax` computes in
   float64, so ``softmax([inf, 1])`` is ``[nan, nan]`` as Keras gives for float64
-  input (Keras's float32 kernel gives ``[nan, 0]``).
+  input (Keras's float32 kernel gives ``[nan, 0]`` with oneDNN, ``[nan, nan]`` without).
 
 Bad inputs raise ``ValueError`` naming the function, what was expected and
 what was given.

@@ -119,3 +119,12 @@ def test_every_chapter_with_trained_weights_is_in_the_second_pass():
         f"{sorted(uses_weights - NOT_IN_SECOND_PASS - second_pass)}, extra "
         f"{sorted(second_pass - uses_weights)}"
     )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_lines_fit_the_page(path):
+    """At most 88 characters: a longer line scrolls sideways in the book."""
+    long = [(i, line) for i, cell in enumerate(read_notebook(path)["cells"])
+            if cell["cell_type"] == "code"
+            for line in "".join(cell["source"]).splitlines() if len(line) > 88]
+    assert not long, f"code lines over 88 characters (cell, line): {long}"

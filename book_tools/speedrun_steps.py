@@ -29,10 +29,17 @@ def measure_steps(chapter: Path = CHAPTER) -> list[dict]:
     """Run ``chapter`` with ``measure_here=True`` in an empty cache; return its runs."""
     from cnn_helpers.notebooks import run_with_parameters
 
+    saved = os.environ.get("CNN_BOOK_CACHE")
     with tempfile.TemporaryDirectory(prefix="speedrun-steps-") as tmp:
         cache = Path(tmp) / "cache"
         os.environ["CNN_BOOK_CACHE"] = str(cache)  # inherited by the chapter's kernel
-        run_with_parameters(chapter, Path(tmp) / chapter.name, measure_here=True)
+        try:
+            run_with_parameters(chapter, Path(tmp) / chapter.name, measure_here=True)
+        finally:
+            if saved is None:
+                os.environ.pop("CNN_BOOK_CACHE")
+            else:
+                os.environ["CNN_BOOK_CACHE"] = saved
         found = sorted((cache / "speedrun").glob("*.json"))
         runs = [json.loads(p.read_text()) for p in found]
     if not runs:

@@ -613,7 +613,10 @@ def recorded_steps(path: Path = RECORDED_STEPS) -> dict:
 def recorded_run(
     recipe: SpeedRecipe, evaluate_every: float = 1.0, path: Path = RECORDED_STEPS
 ) -> dict:
-    """The recorded measurement of ``recipe`` (same fields as :func:`measured_run`).
+    """The recorded measurement of ``recipe``.
+
+    The fields of :func:`measured_run`, with ``"recorded": True`` in place of
+    ``"from_cache"`` (it was neither measured now nor read from this machine's cache).
 
     Measuring the whole step table trains for several minutes, so the chapter reads
     it from the record by default. A recipe that is not in the record (the chapter's
@@ -623,7 +626,7 @@ def recorded_run(
     for run in recorded_steps(path)["runs"]:
         same = run.get("recipe") == recipe.to_dict()
         if same and run.get("evaluate_every") == evaluate_every:
-            return {**run, "from_cache": False, "recorded": True}
+            return {**run, "recorded": True}
     raise LookupError(
         f"{recipe} (evaluated every {evaluate_every} epochs) is not in the step record "
         f"{path}: the chapter's steps changed since it was measured. Record them again "

@@ -243,6 +243,11 @@ def trained_model(recipe: Recipe = TUTORIAL_RECIPE, verbose: bool = True) -> Tra
                 epoch_seconds=meta["epoch_seconds"],
                 from_cache=True,
             )
+        if os.environ.get("CNN_BOOK_NO_TRAINING"):
+            raise RuntimeError(
+                f"CNN_BOOK_NO_TRAINING is set and {recipe} is not in the cache "
+                f"({cache.model_cache_dir()}): unset the variable to train it"
+            )
         result = train(recipe, verbose=verbose)
         meta = {
             "recipe": recipe.to_dict(),

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from cnn_helpers import forward as F
+from cnn_helpers.store import atomic_write_text
 
 FORMAT = "cnn-book-model/2"
 DIGITS_FORMAT = "cnn-book-digits/1"
@@ -204,9 +205,27 @@ def export_model(model, meta: dict | None = None) -> str:
 
 
 def _check_layout(spec: dict) -> None:
-    """Every weight array lies inside the data, one after the other, with a sensible shape."""
+    """Every layer is one the page computes, and every weight array lies inside the data,
+    one after the other, with a sensible shape.
+
+    The checksum says a file is what its writer wrote, not that the page can run
+    it: a file edited to say ``"sigmoid"`` and checksummed again is refused here
+    (and by the page's ``cnn.js``), naming the layer.
+    """
     expected = 0
     for layer in spec.get("layers", []):
+        kind = layer.get("type")
+        if kind not in F.LAYER_TYPES.values():
+            raise ValueError(
+                f"model file cannot be used: layer {layer.get('name')!r} has type {kind!r}; "
+                f"the page computes {', '.join(F.LAYER_TYPES.values())} "
+                "(export with cnn_helpers.export_for_page, which folds BatchNorm)"
+            )
+        if kind in ("conv2d", "dense") and layer.get("activation") not in F.ACTIVATIONS:
+            raise ValueError(
+                f"model file cannot be used: layer {layer.get('name')!r} has activation "
+                f"{layer.get('activation')!r}; the page computes {', '.join(F.ACTIVATIONS)}"
+            )
         for p in layer.get("params", []):
             shape, offset = p.get("shape"), p.get("offset")
             if not (
@@ -451,8 +470,6 @@ def write_page_assets(out_dir: Path, result=None, verbose: bool = True) -> dict:
         (MODEL_FILE, model_text),
         (DIGITS_FILE, export_digits(*sample_digits(x_test, y_test))),
     ):
-        tmp = out_dir / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out_dir / name)
+        atomic_write_text(out_dir / name, text)
         written[name] = (out_dir / name).stat().st_size
     return {"dir": out_dir, "sizes": written, "meta": meta}

@@ -22,6 +22,7 @@ import keras  # noqa: E402
 
 from book_tools import build, sphinx_ext  # noqa: E402
 from book_tools import draw_page as web  # noqa: E402
+from cnn_helpers import page_export  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -359,3 +360,120 @@ def test_the_page_gets_its_constants_from_the_model_file(exported):
         assert (
             "784" not in text and "samePads" not in text and "MAGMA_HEX" not in text
         ), name
+
+
+# ---------------------------------------------------------------- your own network (cnn_helpers.page_export)
+def _with_random_statistics(model, seed: int):
+    """Give every BatchNorm layer random gamma, beta, mean and variance, so folding them matters."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if type(layer).__name__ in page_export.BATCHNORM_CLASSES:
+            c = layer.get_weights()[0].shape[0]
+            layer.set_weights([
+                rng.uniform(0.5, 2.0, c), rng.normal(0, 0.5, c),
+                rng.normal(0, 0.5, c), rng.uniform(0.2, 3.0, c),
+            ])
+    return model
+
+
+def speedrun_network(seed: int = 3):
+    """The speedrun's BatchNorm network (chapter 13) with seeded random weights and statistics."""
+    from cnn_helpers.speedrun import build_speedrun_model
+
+    keras.utils.set_random_seed(seed)
+    return _with_random_statistics(build_speedrun_model(batchnorm=True), seed)
+
+
+def keras_batchnorm_network(seed: int = 4):
+    """Keras's own BatchNormalization, after a Conv2D with a bias and a Dense layer, and Dropout."""
+    keras.utils.set_random_seed(seed)
+    L = keras.layers
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        L.Conv2D(8, 3), L.BatchNormalization(), L.Activation("relu"),
+        L.MaxPooling2D(), L.Dropout(0.3), L.Flatten(),
+        L.Dense(16), L.BatchNormalization(epsilon=0.01), L.ReLU(),
+        L.Dense(10, activation="softmax"),
+    ])
+    return _with_random_statistics(model, seed)
+
+
+@pytest.mark.parametrize("build", [speedrun_network, keras_batchnorm_network])
+def test_folded_batchnorm_computes_what_keras_computes(build, tmp_path, mnist):
+    model = build()
+    path = page_export.export_for_page(model, tmp_path / "my_net.js")
+    spec, weights = web.read_model_js(path.read_text(encoding="utf-8"))
+    assert {l["type"] for l in spec["layers"]} <= {"conv2d", "max_pool2d", "flatten", "dense"}
+    assert not any("batch" in l["keras_class"].lower() for l in spec["layers"])
+    assert any("BatchNorm folded" in n for n in spec["meta"]["notes"])
+    (_, _), (x_test, _) = mnist
+    x = x_test[:200, ..., None].astype("float32") / 255.0
+    ref = model.predict(x, verbose=0)
+    ours = web.forward(spec, weights, x)[-1]
+    assert np.abs(ours - ref).max() <= 1e-5
+    assert (ours.argmax(1) == ref.argmax(1)).mean() >= 0.99
+
+
+def test_dense_baseline_with_dropout_is_exported(tmp_path, mnist):
+    from cnn_helpers.model import build_dense_model
+
+    keras.utils.set_random_seed(5)
+    model = build_dense_model(117, dropout=0.5)
+    spec, weights = web.read_model_js(
+        page_export.export_for_page(model, tmp_path / "dense.js").read_text()
+    )
+    assert [l["type"] for l in spec["layers"]] == ["flatten", "dense", "dense"]
+    assert spec["meta"]["parameters"] == model.count_params()
+    (_, _), (x_test, _) = mnist
+    x = x_test[:100, ..., None].astype("float32") / 255.0
+    np.testing.assert_allclose(
+        web.forward(spec, weights, x)[-1], model.predict(x, verbose=0), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "layers, message",
+    [
+        ([keras.layers.Conv2D(2, 3), keras.layers.AveragePooling2D(2)], "AveragePooling2D"),
+        ([keras.layers.Conv2D(2, 3, activation="relu"), keras.layers.BatchNormalization()],
+         "only a BatchNorm right after a layer without activation"),
+        ([keras.layers.MaxPooling2D(2), keras.layers.ReLU()], "can only follow a Conv2D"),
+        ([keras.layers.Conv2D(2, 3), keras.layers.Activation("sigmoid")], "sigmoid"),
+        ([keras.layers.Conv2D(2, 3), keras.layers.ReLU(max_value=6)], "max_value"),
+    ],
+    ids=["layer", "bn-after-relu", "relu-after-pool", "sigmoid", "relu6"],
+)
+def test_export_for_page_refuses_what_the_page_cannot_compute(layers, message, tmp_path):
+    model = keras.Sequential([keras.Input((12, 12, 1)), *layers])
+    path = tmp_path / "net.js"
+    with pytest.raises(ValueError, match=message):
+        page_export.export_for_page(model, path)
+    assert not path.exists(), "nothing is written for a refused network"
+
+
+def _rechecksummed(text: str, edit) -> str:
+    """The model file with its header edited by ``edit`` and the checksum recomputed."""
+    import base64
+    import zlib
+
+    obj = web._read_js_assignment(text, "CNN_MODEL")
+    header = json.loads(obj["header"])
+    edit(header)
+    obj["header"] = json.dumps(header)
+    raw = web._unshuffle(zlib.decompress(base64.b64decode(obj["data"])))
+    obj["sha256"] = web.file_checksum(obj["header"], raw)
+    return "window.CNN_MODEL = " + json.dumps(obj) + ";\n"
+
+
+def test_a_rechecksummed_file_with_sigmoid_or_an_unknown_layer_is_refused(exported):
+    def sigmoid(h):
+        h["layers"][0]["activation"] = "sigmoid"
+
+    def batchnorm(h):
+        h["layers"][1]["type"] = "batch_norm"
+
+    with pytest.raises(ValueError, match="activation 'sigmoid'"):
+        web.read_model_js(_rechecksummed(exported, sigmoid))
+    with pytest.raises(ValueError, match="type 'batch_norm'"):
+        web.read_model_js(_rechecksummed(exported, batchnorm))
+    web.read_model_js(_rechecksummed(exported, lambda h: None))  # the edit alone is fine

@@ -18,6 +18,7 @@ Modules, one concept each:
 - ``notebooks`` -- numbers glued by an executed chapter, and running a chapter with parameters
 - ``sweep``     -- one training notebook run per variant of a recipe (papermill)
 - ``viz``       -- the book's one figure style and shared plots
+- ``page_export`` -- your own network on the "Draw a digit" page (``export_for_page``)
 
 The book's own tooling (building, the draw page's export, benchmarks) lives
 apart, in the ``book_tools`` package.
@@ -87,3 +88,10 @@ def setup() -> None:
 
     use_book_style()
     np.set_printoptions(precision=4, suppress=True, linewidth=100)
+
+
+def export_for_page(model, path, name=None):
+    """Write ``model`` as a file the "Draw a digit" page opens: :func:`cnn_helpers.page_export.export_for_page`."""
+    from .page_export import export_for_page as export
+
+    return export(model, path, name)

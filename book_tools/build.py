@@ -19,6 +19,11 @@ Three steps, each of which must succeed (the exit status is non-zero otherwise):
    page is rebuilt (so a warning of an unchanged page is not forgotten), and the
    built HTML is then checked to load no script, style sheet or image from
    another host.
+4. **Readers' notebooks.** The download button's notebooks
+   (``_build/html/_sources/chapters/``) are replaced by the readers' versions, with
+   the glued numbers written into the prose (:mod:`book_tools.reader_notebooks`),
+   and ``readers/`` (what Binder and Colab open, committed) is regenerated from the
+   chapters; the build says which files changed, to be committed with the chapters.
 """
 from __future__ import annotations
 
@@ -34,6 +39,8 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+
+from cnn_helpers.store import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Copied as is to the root of the built book (``html_extra_path`` in ``_config.yml``).
@@ -91,7 +98,7 @@ def mathjax_tarball(cache: Path) -> Path:
             raise BuildError(f"npm pack mathjax@{MATHJAX_VERSION} failed:\n{proc.stdout}\n{proc.stderr}")
         if not _integrity_ok(got, MATHJAX_INTEGRITY):
             raise BuildError(f"mathjax@{MATHJAX_VERSION} from npm does not match its pinned checksum")
-        shutil.move(str(got), tgz)
+        atomic_write_bytes(tgz, got.read_bytes())
     return tgz
 
 
@@ -186,6 +193,22 @@ def check_build(html_dir: Path = HTML) -> None:
         raise BuildError("the built book loads assets from other hosts (it must work offline):\n" + "\n".join(external[:20]))
 
 
+# ---------------------------------------------------------------- 4. readers' notebooks
+def readers_notebooks(html_dir: Path = HTML) -> None:
+    """The download button's notebooks and ``readers/`` get the numbers in their prose."""
+    from book_tools import reader_notebooks as readers
+
+    try:
+        written = readers.write_downloads(html_dir)
+        changed = readers.write_readers()
+    except readers.GlueError as exc:
+        raise BuildError(str(exc)) from exc
+    _say(f"{len(written)} downloadable sources with their numbers in the prose")
+    if changed:
+        names = ", ".join(p.name for p in changed)
+        _say(f"readers/ regenerated from the chapters ({names}): commit it with them")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book_tools.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--incremental", action="store_true", help="rebuild only changed pages (faster; -W then misses warnings of unchanged pages)")
@@ -200,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             export_page_model()
         jupyter_book(all_pages=not args.incremental)
         check_build()
+        readers_notebooks()
     except BuildError as exc:
         print(f"[build] FAILED: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -15,7 +15,11 @@ as ``make book``:
    sidebar buttons work (upstream theme bug, see that file) and
    ``static/cnn-book.css`` lets wide figures scroll on phones and code wrap in print.
 4. **A link to the PDF** (``make pdf``, :mod:`book_tools.pdf`) in every page's footer.
-5. **No script twice on a page** (below).
+5. **Launch buttons open the readers' notebooks.** Binder and Colab read the
+   notebook from the repository; the chapter itself would show its glue roles
+   raw, so the buttons point at ``readers/NN_x.ipynb`` instead, the chapter with
+   its numbers written into the prose (:mod:`book_tools.reader_notebooks`).
+6. **No script twice on a page** (below).
 
 It removes duplicate ``<script>`` entries from every page. With Sphinx 7.4, an
 inline script that an extension registers after the builder has started is
@@ -104,6 +108,33 @@ def _link_pdf(app, pagename, templatename, context, doctree) -> None:
     context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + link
 
 
+def readers_url(url: str, pagename: str, srcdir: Path) -> str:
+    """``url`` (a launch button's) pointed at the page's reader's notebook, if it has one.
+
+    The theme ends the URL with the notebook's path in the repository,
+    ``<path_to_book>/chapters/NN_x.ipynb``; the reader's notebook is
+    ``<path_to_book>/readers/NN_x.ipynb``.
+    """
+    from book_tools.reader_notebooks import CHAPTERS, READERS, ROOT
+
+    tail = f"{pagename}.ipynb"
+    chapter_dir = CHAPTERS.relative_to(ROOT).as_posix() + "/"
+    reader = Path(srcdir) / READERS.relative_to(ROOT) / Path(tail).name
+    if not url.endswith(tail) or not pagename.startswith(chapter_dir) or not reader.is_file():
+        return url
+    return url[: -len(tail)] + READERS.relative_to(ROOT).as_posix() + "/" + Path(tail).name
+
+
+def _launch_readers(app, pagename, templatename, context, doctree) -> None:
+    """Binder and Colab buttons open the reader's notebook (numbers in the prose)."""
+    for group in context.get("header_buttons") or []:
+        if group.get("label") != "launch-buttons":
+            continue
+        for button in group.get("buttons", []):
+            if button.get("url"):
+                button["url"] = readers_url(button["url"], pagename, Path(app.srcdir))
+
+
 def _add_static(app, config) -> None:
     if str(STATIC) not in [str(p) for p in config.html_static_path]:
         config.html_static_path.append(str(STATIC))
@@ -134,5 +165,6 @@ def setup(app):
     for name in CSS_FILES:
         app.add_css_file(name)
     app.connect("html-page-context", _link_pdf)
+    app.connect("html-page-context", _launch_readers, priority=510)  # after the theme's (501)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

@@ -7,8 +7,9 @@ One build per pytest session (``python -m book_tools.build``), served from
   exception, no failed request, no request to any host but the local server,
   every ``<img>`` decoded, the page title and first heading are the chapter's,
   math rendered by the local MathJax, and on notebook pages the download button
-  and the Binder and Colab launch buttons point at the notebook's path in the
-  repository. A full-page screenshot at 1366 px width goes to ``_build/screenshots/``;
+  and the Binder and Colab launch buttons point at the chapter's reader's notebook
+  (``readers/``, numbers in the prose) in the repository, Binder in JupyterLab; and
+  the numbers those notebooks write into their prose are the page's, in order. A full-page screenshot at 1366 px width goes to ``_build/screenshots/``;
 - the book's search, typed into the search box, finds the pooling chapter;
 - at phone width (390 px): the chapter list and "Contents" buttons open their
   sidebars and their links are followed (the book's fix for an upstream theme bug),
@@ -374,14 +375,16 @@ def launch_button_problems(page, docname: str) -> list[str]:
     cfg = _config()
     repo = cfg["repository"]
     slug = urlparse(repo["url"]).path.strip("/")
-    path_in_repo = "/".join(p for p in (repo.get("path_to_book", "").strip("/"), docname + ".ipynb") if p)
+    # Binder and Colab open the reader's notebook (numbers in the prose), in JupyterLab.
+    reader = f"readers/{Path(docname).name}.ipynb"
+    path_in_repo = "/".join(p for p in (repo.get("path_to_book", "").strip("/"), reader) if p)
     branch = repo.get("branch", "main")
     binder = cfg["launch_buttons"]["binderhub_url"].rstrip("/")
     colab = cfg["launch_buttons"]["colab_url"].rstrip("/")
     hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
     expected = {
         "download button (.ipynb)": lambda h: h == urljoin(page.url, f"/_sources/{docname}.ipynb") or h.endswith(f"/_sources/{docname}.ipynb"),
-        "Binder button": lambda h: h.startswith(f"{binder}/v2/gh/{slug}/{branch}?") and h.endswith(f"urlpath=tree/{path_in_repo}"),
+        "Binder button": lambda h: h.startswith(f"{binder}/v2/gh/{slug}/{branch}?") and h.endswith(f"urlpath=lab/tree/{path_in_repo}"),
         "Colab button": lambda h: h == f"{colab}/github/{slug}/blob/{branch}/{path_in_repo}",
     }
     problems = [f"no {name} pointing at {path_in_repo}" for name, ok in expected.items() if not any(ok(h) for h in hrefs)]
@@ -391,7 +394,35 @@ def launch_button_problems(page, docname: str) -> list[str]:
         resp = page.request.get(download)
         if resp.status != 200 or '"cells"' not in resp.text():
             problems.append(f"the download button's {download} does not deliver the notebook (HTTP {resp.status})")
+        elif "{glue" in resp.text():
+            problems.append(f"the download button's {download} shows raw glue roles")
+    if not (ROOT / path_in_repo).is_file():
+        problems.append(f"{path_in_repo}, which Binder and Colab open, is not in the repository")
     return problems
+
+
+@pytest.mark.parametrize("docname", [d for d in TOC if source_of(d).suffix == ".ipynb"])
+def test_readers_notebook_prose_equals_the_web_book(docname, built_book):
+    """The numbers a reader's notebook writes into its prose are the web page's, in order."""
+    import html as html_lib
+
+    from book_tools import reader_notebooks as rn
+
+    chapter = source_of(docname)
+    page = (built_book / f"{docname}.html").read_text(encoding="utf-8")
+    shown = [html_lib.unescape(t) for t in re.findall(r'<span class="pasted-text">(.*?)</span>', page, re.S)]
+    nb = json.loads(chapter.read_text(encoding="utf-8"))
+    local = rn.glue_texts(nb)
+    written = [
+        rn.resolve_role(m.group(1), local, chapter.parent, str(chapter))
+        for cell in nb["cells"] if cell["cell_type"] == "markdown"
+        for m in rn.ROLE.finditer("".join(cell["source"]))
+    ]
+    assert written, f"{docname} glues no number into its prose"
+    assert written == shown, f"{docname}: the reader's notebook writes {written[:8]}..., the page shows {shown[:8]}..."
+    served = json.loads((built_book / "_sources" / f"{docname}.ipynb").read_text(encoding="utf-8"))
+    prose = "".join("".join(c["source"]) for c in served["cells"] if c["cell_type"] == "markdown")
+    assert "{glue" not in prose and all(w in prose for w in written)
 
 
 def test_search_finds_the_pooling_chapter(server, open_context):

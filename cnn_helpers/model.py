@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import import_tensorflow_quietly
 from .layers import output_size
+from .recipe import TUTORIAL_RECIPE
 
 import_tensorflow_quietly()
 import keras  # noqa: E402
@@ -60,34 +61,107 @@ def dense_params(inputs: int, units: int, bias: bool = True) -> int:
 TUTORIAL_LAYER_NAMES = ("conv2d", "max_pooling2d", "conv2d_1", "max_pooling2d_1", "conv2d_2", "flatten", "dense", "dense_1")
 
 
-def tutorial_layers() -> list[keras.layers.Layer]:
-    """The tutorial's layers in order, without the input (used to build fresh copies)."""
-    layers = keras.layers
+def _relu_layer(layer_type, *args, name: str, **kwargs) -> list[keras.layers.Layer]:
+    """The tutorial's hidden layer: the layer itself, with ReLU as its activation."""
+    return [layer_type(*args, activation="relu", name=name, **kwargs)]
+
+
+def tutorial_layers(hidden=_relu_layer, dtype: str | None = None) -> list[keras.layers.Layer]:
+    """The tutorial's layers in order, without the input (used to build fresh copies).
+
+    The architecture is written here once. ``hidden(layer_type, *args, name=...,
+    **kwargs)`` returns the layers that stand for each hidden Conv2D or Dense layer:
+    by default the layer with a ReLU; the speedrun passes one that adds BatchNorm.
+    ``dtype`` (a Keras dtype policy such as ``"mixed_bfloat16"``) is given to every
+    layer except the softmax, which then computes in float32.
+    """
+    L = keras.layers
     n = iter(TUTORIAL_LAYER_NAMES)
+    kw = {} if dtype is None else {"dtype": dtype}
+    head = {} if dtype is None else {"dtype": "float32"}
     return [
-        layers.Conv2D(32, (3, 3), activation="relu", name=next(n)),
-        layers.MaxPooling2D((2, 2), name=next(n)),
-        layers.Conv2D(64, (3, 3), activation="relu", name=next(n)),
-        layers.MaxPooling2D((2, 2), name=next(n)),
-        layers.Conv2D(64, (3, 3), activation="relu", name=next(n)),
-        layers.Flatten(name=next(n)),
-        layers.Dense(64, activation="relu", name=next(n)),
-        layers.Dense(NUM_CLASSES, activation="softmax", name=next(n)),
+        *hidden(L.Conv2D, 32, (3, 3), name=next(n), **kw),
+        L.MaxPooling2D((2, 2), name=next(n), **kw),
+        *hidden(L.Conv2D, 64, (3, 3), name=next(n), **kw),
+        L.MaxPooling2D((2, 2), name=next(n), **kw),
+        *hidden(L.Conv2D, 64, (3, 3), name=next(n), **kw),
+        L.Flatten(name=next(n), **kw),
+        *hidden(L.Dense, 64, name=next(n), **kw),
+        L.Dense(NUM_CLASSES, activation="softmax", name=next(n), **head),
     ]
+
+
+def make_optimizer(name: str, learning_rate=None) -> keras.optimizers.Optimizer | str:
+    """An optimizer by Keras's name, with ``learning_rate`` (a number or a schedule).
+
+    ``learning_rate=None`` keeps Keras's default rate and returns the name itself,
+    exactly what the tutorial passes to ``compile``.
+    """
+    if learning_rate is None:
+        return name
+    optimizer = keras.optimizers.get(name)
+    return type(optimizer)(learning_rate=learning_rate)
+
+
+def compile_model(
+    model: keras.Model,
+    optimizer: str = TUTORIAL_RECIPE.optimizer,
+    learning_rate=None,
+    loss: str = TUTORIAL_RECIPE.loss,
+    metrics: tuple[str, ...] = ("accuracy",),
+) -> keras.Model:
+    """Compile ``model`` the book's one way; by default with the tutorial's recipe.
+
+    Every training in the book compiles through here, so the tutorial's optimizer and
+    loss are written once, in :data:`cnn_helpers.recipe.TUTORIAL_RECIPE`.
+    """
+    model.compile(
+        optimizer=make_optimizer(optimizer, learning_rate), loss=loss, metrics=list(metrics)
+    )
+    return model
 
 
 def build_tutorial_model(compile: bool = True, head: bool = True) -> keras.Sequential:
     """The tutorial's network, with the input declared the Keras 3 way (``keras.Input``).
 
     ``head=False`` stops after the third convolution, as the tutorial's first summary
-    does. When ``compile`` is true the model gets the tutorial's settings: rmsprop,
-    categorical cross-entropy, accuracy.
+    does. When ``compile`` is true the model gets the tutorial's settings
+    (:func:`compile_model`: the optimizer and loss of ``TUTORIAL_RECIPE``, accuracy).
     """
     layers = tutorial_layers() if head else tutorial_layers()[:5]
     model = keras.Sequential([keras.Input(shape=INPUT_SHAPE), *layers], name="tutorial_cnn")
     if compile:
-        model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+        compile_model(model)
     return model
+
+
+def accuracy(model: keras.Model, x, y, batch_size: int = 1000, training: bool = False) -> float:
+    """Fraction of ``x`` the model classifies as ``y`` (one-hot or class numbers).
+
+    The book's one accuracy. In inference mode by default, as ``model.evaluate`` and
+    ``model.predict`` are. ``training=True`` normalises each batch of ``batch_size``
+    with its own statistics instead (BatchNorm); the moving statistics are restored
+    afterwards, so this look leaves the model unchanged.
+    """
+    import numpy as np
+
+    y = np.asarray(y)
+    labels = y.argmax(axis=1) if y.ndim == 2 else y
+    if len(labels) != len(x):
+        raise ValueError(f"accuracy: {len(x)} images but {len(labels)} labels")
+    if not training:
+        probs = model.predict(x, batch_size=batch_size, verbose=0)
+    else:
+        saved = [v.numpy() for v in model.non_trainable_variables]
+        probs = np.concatenate(
+            [
+                np.asarray(model(x[i : i + batch_size], training=True))
+                for i in range(0, len(x), batch_size)
+            ]
+        )
+        for v, value in zip(model.non_trainable_variables, saved):
+            v.assign(value)
+    return float(np.mean(probs.argmax(axis=1) == labels))
 
 
 def build_dense_model(hidden: int, dropout: float = 0.0, name: str = "dense") -> keras.Sequential:

@@ -1,14 +1,18 @@
-"""Unit tests of cnn_helpers.speedrun: fast (tiny data, no full training)."""
+"""Unit tests of the speedrun (cnn_helpers.speedrun and the modules it re-exports:
+speedrun_recipe, batchnorm, schedule, precision, speedrun_record): fast (tiny data,
+no full training)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 import cnn_helpers  # noqa: F401
-from cnn_helpers import speedrun as sr
+from cnn_helpers import precision, speedrun as sr
+from cnn_helpers.recipe import TRAIN_IMAGES
 from cnn_helpers.data import preprocess
 
 import keras  # noqa: E402
@@ -18,7 +22,7 @@ import keras  # noqa: E402
 @pytest.mark.parametrize(
     "fields, word",
     [
-        ({"optimizer": "sgd"}, "optimizer"),
+        ({"optimizer": "nadam"}, "optimizer"),
         ({"schedule": "cosine"}, "schedule"),
         ({"precision": "float16"}, "precision"),
         ({"batch_size": 0}, "batch_size"),
@@ -45,8 +49,12 @@ def test_steps_round_up_to_whole_batches():
 
 
 def test_tutorial_speed_recipe_is_the_tutorials():
-    from cnn_helpers.recipe import TUTORIAL_RECIPE
+    from cnn_helpers.recipe import OPTIMIZERS, TUTORIAL_RECIPE
 
+    for name in OPTIMIZERS:  # the speedrun takes and builds every optimizer a Recipe may name
+        opt = sr.make_optimizer(sr.SpeedRecipe(optimizer=name, learning_rate=0.01), 10)
+        assert isinstance(opt, keras.optimizers.Optimizer)
+        assert float(opt.learning_rate) == pytest.approx(0.01)
     r = sr.TUTORIAL_SPEED_RECIPE
     assert (r.optimizer, r.batch_size, r.epochs) == (
         TUTORIAL_RECIPE.optimizer,
@@ -65,20 +73,27 @@ def test_bfloat16_needs_the_hardware_and_onednn():
 
 
 def test_resolve_precision(monkeypatch):
-    monkeypatch.setattr(sr, "bfloat16_supported", lambda: False)
+    monkeypatch.setattr(precision, "bfloat16_supported", lambda: False)
     assert sr.resolve_precision("auto") == "float32"
-    monkeypatch.setattr(sr, "bfloat16_supported", lambda: True)
+    monkeypatch.setattr(precision, "bfloat16_supported", lambda: True)
     assert sr.resolve_precision("auto") == "bfloat16"
     assert sr.resolve_precision("float32") == "float32"
     with pytest.raises(ValueError, match="precision"):
         sr.resolve_precision("fp8")
 
 
-def test_onednn_setting_is_read_from_the_environment(monkeypatch):
-    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
-    assert not sr.onednn_enabled()
-    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
-    assert sr.onednn_enabled()
+def test_bfloat16_reads_onednn_as_tensorflow_loaded_it(monkeypatch):
+    """The environment variable is read by TensorFlow once; what it loaded decides."""
+    from cnn_helpers import machine
+
+    assert sr.onednn_enabled is machine.onednn_enabled
+    flags = {"amx_bf16"}
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # too late to change TensorFlow
+    assert sr.bfloat16_supported(flags) == machine.onednn_enabled()
+    monkeypatch.setattr(precision, "onednn_enabled", lambda: False)
+    assert not sr.bfloat16_supported(flags)
+    monkeypatch.setattr(precision, "onednn_enabled", lambda: True)
+    assert sr.bfloat16_supported(flags)
 
 
 # ---------------------------------------------------------------- the schedule
@@ -252,7 +267,7 @@ def test_recorded_run_finds_exactly_the_recorded_recipe(tmp_path):
     with pytest.raises(LookupError, match="book_tools.speedrun_steps"):
         sr.recorded_run(sr.FINAL_RECIPE, 1.0, path=path)  # other checkpoints
     with pytest.raises(LookupError, match="measure_here"):
-        sr.recorded_run(sr.replace(sr.FINAL_RECIPE, seed=1), 0.5, path=path)
+        sr.recorded_run(replace(sr.FINAL_RECIPE, seed=1), 0.5, path=path)
     assert not list(tmp_path.glob("*.tmp*")), "the record is written atomically"
 
 
@@ -275,6 +290,6 @@ def test_the_committed_record_has_the_tutorial_and_final_recipes_and_its_machine
         run = sr.recorded_run(recipe, every)
         epochs = [c[0] for c in run["checkpoints"]]
         # The last checkpoint is the end of training: whole batches, so a hair past `epochs`.
-        last_batch = recipe.batch_size / sr.TRAIN_IMAGES
+        last_batch = recipe.batch_size / TRAIN_IMAGES
         assert epochs == sorted(epochs) and 0 <= epochs[-1] - recipe.epochs < last_batch
         assert all(0 <= c[2] <= 1 and c[1] > 0 for c in run["checkpoints"])

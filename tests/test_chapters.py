@@ -12,7 +12,7 @@ import yaml
 
 from cnn_helpers.notebooks import SKELETON, glue_references, glued_values, headings, read_notebook
 
-ROOT = Path(__file__).resolve().parents[1]
+from book_tools.paths import ROOT  # noqa: E402  (the one root)
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
 

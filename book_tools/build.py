@@ -42,7 +42,7 @@ from pathlib import Path
 
 from cnn_helpers.store import atomic_write_bytes
 
-ROOT = Path(__file__).resolve().parents[1]
+from .paths import ROOT  # noqa: E402  (the one root: book_tools.paths)
 #: Copied as is to the root of the built book (``html_extra_path`` in ``_config.yml``).
 ASSETS = ROOT / "_assets"
 MATHJAX_DIR = ASSETS / "mathjax"

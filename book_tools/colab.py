@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from .paths import ROOT  # noqa: E402  (the one root: book_tools.paths)
 CONFIG = ROOT / "_config.yml"
 #: The tag that marks the set-up cell (how the inserter finds it again).
 TAG = "colab-setup"

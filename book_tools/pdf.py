@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from .paths import ROOT  # noqa: E402  (the one root: book_tools.paths)
 BUILD = ROOT / "_build"
 SOURCE = BUILD / "pdf-src"
 SINGLEHTML = SOURCE / "_build" / "singlehtml"
@@ -38,7 +38,7 @@ OUT = BUILD / "pdf" / "cnn-book.pdf"
 #: The file name every page's footer links to (``_build/html/<PDF_NAME>``).
 PDF_NAME = "cnn-book.pdf"
 HTML_COPY = BUILD / "html" / PDF_NAME
-CHROMIUM = os.environ.get("CNN_BOOK_CHROMIUM", "/usr/bin/chromium")
+from .paths import CHROMIUM  # noqa: E402  (the one Chromium path: book_tools.paths)
 
 
 class PdfError(RuntimeError):

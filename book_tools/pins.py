@@ -20,7 +20,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from .paths import ROOT  # noqa: E402  (the one root: book_tools.paths)
 PYPROJECT = ROOT / "pyproject.toml"
 ENVIRONMENT = ROOT / "environment.yml"
 PYTHON_VERSION = "3.11"

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from .paths import ROOT  # noqa: E402  (the one root: book_tools.paths)
 CACHES = {"on": ROOT / ".cache", "off": ROOT / ".cache-onednn-off"}
 
 

@@ -6,7 +6,7 @@ import os
 import cnn_helpers  # noqa: F401  (sets TensorFlow's environment before anything imports it)
 import pytest
 
-CHROMIUM = os.environ.get("CNN_BOOK_CHROMIUM", "/usr/bin/chromium")
+from book_tools.paths import CHROMIUM  # noqa: E402  (the one Chromium path)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -34,7 +34,7 @@ from packaging.requirements import Requirement
 from book_tools import colab, pins
 from book_tools import sphinx_ext
 
-ROOT = Path(__file__).resolve().parents[1]
+from book_tools.paths import ROOT  # noqa: E402  (the one root)
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 #: Every notebook under chapters/ (what `make test` hands nbval), checkpoints left out.
 ALL_NOTEBOOKS = sorted(p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)

@@ -3,7 +3,8 @@
 ``python -m book_tools.bands chapters/04_pooling.ipynb [--seeds 0-4]`` runs the
 chapter through papermill once per random seed (its ``parameters`` cell must
 have ``seed``), with oneDNN on and with oneDNN off (each setting with its own
-model cache, as ``make test`` and ``make portability`` use), collects every
+model cache, as ``make test`` and ``make portability`` use: the reader's
+``CNN_BOOK_CACHE`` and the ``-onednn-off`` folder beside it), collects every
 number the chapter glues, and prints each one's minimum and maximum over the
 runs. The bands the chapters assert for facts about a trained network are
 derived from these tables; the tables are written to ``_build/bands/`` as JSON.
@@ -15,25 +16,52 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from cnn_helpers import store
+
+from .paths import ROOT  # noqa: E402  (the one root: book_tools.paths)
 OUT = ROOT / "_build" / "bands"
 
-#: The two kinds of arithmetic every chapter is checked under, with their caches.
-SETTINGS = {"onednn-on": ("1", ROOT / ".cache"), "onednn-off": ("0", ROOT / ".cache-onednn-off")}
+#: The two kinds of arithmetic every chapter is checked under.
+SETTINGS = ("onednn-on", "onednn-off")
+
+
+def kernel_env(setting: str) -> dict[str, str]:
+    """The environment a run's kernel gets for ``setting``: oneDNN on or off, and its cache.
+
+    Passed to the chapter's kernel only (``run_with_parameters(env=...)``); this
+    process's environment is never changed.
+    """
+    if setting not in SETTINGS:
+        raise ValueError(f"unknown setting {setting!r}; the settings are {', '.join(SETTINGS)}")
+    on = setting == "onednn-on"
+    cache = store.cache_dir() if on else store.onednn_off_cache_dir()
+    return {"TF_ENABLE_ONEDNN_OPTS": "1" if on else "0", store.CACHE_VARIABLE: str(cache)}
 
 
 def parse_seeds(text: str) -> list[int]:
-    """``"0-4"`` -> ``[0, 1, 2, 3, 4]``; ``"0,3,5"`` -> ``[0, 3, 5]``."""
+    """``"0-4"`` -> ``[0, 1, 2, 3, 4]``; ``"0,3,5"`` -> ``[0, 3, 5]``.
+
+    A reversed range (``5-3``), a repeated seed or anything but whole numbers
+    >= 0 raises ``ValueError`` naming the part, never dropping or rounding it.
+    """
     seeds: list[int] = []
     for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        seeds.extend(range(int(lo), int(hi or lo) + 1))
-    if not seeds:
-        raise ValueError(f"no seeds in {text!r}")
+        lo, dash, hi = part.strip().partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()):
+            raise ValueError(
+                f"--seeds: {part!r} in {text!r} is not a seed or a range; write e.g. "
+                "0-4 or 0,3,5 (whole numbers >= 0)"
+            )
+        first, last = int(lo), int(hi) if dash else int(lo)
+        if last < first:
+            raise ValueError(f"--seeds: the range {part!r} in {text!r} is reversed; write {last}-{first}")
+        seeds.extend(range(first, last + 1))
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ValueError(f"--seeds: {text!r} names seeds {repeated} more than once")
     return seeds
 
 
@@ -60,12 +88,10 @@ def run_once(
     """
     from cnn_helpers.notebooks import glued_values, run_with_parameters
 
-    onednn, cache = SETTINGS[setting]
-    os.environ["TF_ENABLE_ONEDNN_OPTS"] = onednn  # inherited by the kernel papermill starts
-    os.environ["CNN_BOOK_CACHE"] = str(cache)
+    env = kernel_env(setting)
     out = OUT / chapter.stem / f"{setting}-seed{seed}.ipynb"
     try:
-        return run_with_parameters(chapter, out, seed=seed, **parameters), None
+        return run_with_parameters(chapter, out, env=env, seed=seed, **parameters), None
     except Exception as exc:  # a failing cell: keep what was glued before it
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         values = glued_values(out) if out.exists() else {}
@@ -118,10 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seeds = parse_seeds(args.seeds)
     parameters = parse_parameters(args.set)
+    settings = args.settings.split(",")
+    for setting in settings:
+        kernel_env(setting)  # an unknown setting fails here, before any run
+    from cnn_helpers.notebooks import check_parameters
+
+    for chapter in args.chapters:  # as does a parameter a chapter lacks
+        check_parameters(chapter, {"seed": seeds[0], **parameters})
     failed = False
     for chapter in args.chapters:
         runs, errors = {}, {}
-        for setting in args.settings.split(","):
+        for setting in settings:
             for seed in seeds:
                 run = f"{setting}/seed{seed}"
                 print(f"{chapter.name}: {run} ...", flush=True)
@@ -132,9 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                     errors[run] = error
                     print(f"  FAILED: {error}", flush=True)
         table = summarise(runs)
-        OUT.mkdir(parents=True, exist_ok=True)
         report = {"chapter": chapter.name, "seeds": seeds, "table": table, "errors": errors}
-        (OUT / f"{chapter.stem}.json").write_text(json.dumps(report, indent=1))
+        store.atomic_write_text(OUT / f"{chapter.stem}.json", json.dumps(report, indent=1))
         print(f"\n{chapter.name}: {len(runs)} runs, {len(errors)} failed")
         for name, row in table.items():
             if "min" in row:

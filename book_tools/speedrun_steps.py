@@ -17,11 +17,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from cnn_helpers import store
+
+from .paths import ROOT  # noqa: E402  (the one root: book_tools.paths)
 CHAPTER = ROOT / "chapters" / "13_speedrun.ipynb"
 
 
@@ -29,18 +30,13 @@ def measure_steps(chapter: Path = CHAPTER) -> list[dict]:
     """Run ``chapter`` with ``measure_here=True`` in an empty cache; return its runs."""
     from cnn_helpers.notebooks import run_with_parameters
 
-    saved = os.environ.get("CNN_BOOK_CACHE")
     with tempfile.TemporaryDirectory(prefix="speedrun-steps-") as tmp:
         cache = Path(tmp) / "cache"
-        os.environ["CNN_BOOK_CACHE"] = str(cache)  # inherited by the chapter's kernel
-        try:
-            run_with_parameters(chapter, Path(tmp) / chapter.name, measure_here=True)
-        finally:
-            if saved is None:
-                os.environ.pop("CNN_BOOK_CACHE")
-            else:
-                os.environ["CNN_BOOK_CACHE"] = saved
-        found = sorted((cache / "speedrun").glob("*.json"))
+        run_with_parameters(
+            chapter, Path(tmp) / chapter.name, measure_here=True,
+            env={store.CACHE_VARIABLE: str(cache)},  # the chapter's kernel only
+        )
+        found = sorted((cache / store.SPEEDRUN).glob("*.json"))
         runs = [json.loads(p.read_text()) for p in found]
     if not runs:
         raise RuntimeError(
@@ -57,9 +53,7 @@ def write_record(runs: list[dict], path: Path) -> dict:
         "machine": {**machine_description(), "date": datetime.date.today().isoformat()},
         "runs": sorted(runs, key=lambda run: json.dumps(run["recipe"], sort_keys=True)),
     }
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(tmp, path)
+    store.atomic_write_text(path, json.dumps(record, indent=1) + "\n")
     return record
 
 

@@ -1,6 +1,6 @@
 """A small Sphinx extension for the book (``_config.yml``: ``sphinx: extra_extensions``).
 
-It does four things, so that a plain ``jupyter-book build .`` gives the same book
+It does these things, so that a plain ``jupyter-book build .`` gives the same book
 as ``make book``:
 
 1. **No virtual environment in the book.** Every folder under the book's root

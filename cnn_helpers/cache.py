@@ -8,14 +8,18 @@ when it was written; anything else is reported, deleted, and the caller trains
 again. Entries are built in a temporary folder and renamed into place, so an
 interrupted run never leaves a half-written entry behind.
 
+An entry's ``meta.json`` must hold the fields :data:`META_FIELDS`; one that lacks
+any (written by older code, or edited) is damaged like any other: reported,
+deleted, trained again.
+
 Concurrency: :func:`locked` holds an exclusive lock on
-``<cache>/model-locks/<key>.lock`` (``fcntl.flock``, released by the system if the
-process dies), and
-:func:`cnn_helpers.train.trained_model` trains and saves under it: a second process
-asking for the same model waits, then loads the first one's entry instead of
-training again. Temporary folders whose key is not locked belong to a killed
-process and are removed by :func:`remove_stale_temps`. Entries get the
-permissions the umask gives (group-readable by default), not ``mkdtemp``'s 0700.
+``<cache>/model-locks/<key>.lock`` (:func:`cnn_helpers.store.file_lock`, released by
+the system if the process dies), and :func:`cnn_helpers.train.trained_model` trains
+and saves under it: a second process asking for the same model waits, then loads
+the first one's entry instead of training again. Temporary folders whose key is
+not locked belong to a killed process and are removed by
+:func:`remove_stale_temps`, those of the key the caller holds included. Entries get
+the permissions the umask gives (group-readable by default), not ``mkdtemp``'s 0700.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 import warnings
 from contextlib import contextmanager
@@ -32,56 +35,55 @@ from pathlib import Path
 from typing import Iterator
 
 from . import import_tensorflow_quietly
-from .data import cache_dir, fcntl, file_lock, remove_stale, umask_mode
+from . import store
 
 import_tensorflow_quietly()
 import keras  # noqa: E402
 
 
+#: What every entry's meta.json holds besides its key and checksum: what a cached
+#: result is made of (:func:`cnn_helpers.train.trained_model` reads them all).
+META_FIELDS = ("history", "test_loss", "test_acc", "epoch_seconds")
+
+
 def model_cache_dir() -> Path:
     """Folder holding one sub-folder per cached training run."""
-    return cache_dir() / "models"
+    return store.cache_dir() / store.MODELS
 
 
 @contextmanager
 def locked(key: str) -> Iterator[bool]:
-    """Hold entry ``key``'s lock while the block runs (True if held; see file_lock)."""
+    """Hold entry ``key``'s lock while the block runs (True if held; see store.file_lock)."""
     waiting = f"Another process is training or saving this model ({key}); waiting for it."
-    with file_lock(_lock_file(key), waiting) as held:
+    with store.file_lock(_lock_file(key), waiting) as held:
         yield held
 
 
 def _lock_file(key: str) -> Path:
     """Where the lock of entry ``key`` lives: beside the entries, not among them."""
-    return model_cache_dir().with_name("model-locks") / f"{key}.lock"
+    return model_cache_dir().with_name(store.MODEL_LOCKS) / f"{key}.lock"
 
 
-def remove_stale_temps() -> list[Path]:
+def remove_stale_temps(holding: str | None = None) -> list[Path]:
     """Remove temporary entry folders left by killed processes; return what was removed.
 
     A temporary folder ``.<key>.tmp-*`` is being written only while its key's lock
-    is held, so a folder whose lock can be taken right now is stale.
+    is held, so a folder whose lock can be taken right now is stale. The caller's
+    own key (``holding``, whose lock the caller holds) is stale too: no one else
+    can be writing it, so a folder of that key is a killed run's.
     """
     root = model_cache_dir()
-    if fcntl is None or not root.is_dir():
+    if not root.is_dir():
         return []
     removed = []
-    for tmp in root.glob(".*.tmp-*"):
+    for tmp in sorted(root.glob(".*.tmp-*")):
         key = tmp.name[1:].split(".tmp-")[0]
-        try:
-            _lock_file(key).parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(_lock_file(key), os.O_RDWR | os.O_CREAT, umask_mode())
-        except OSError:
+        if key == holding:
+            removed += store.remove([tmp])
             continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # held: a live process is writing this entry
-            os.close(fd)
-            continue
-        try:
-            removed += remove_stale([tmp])
-        finally:
-            os.close(fd)
+        with store.file_lock(_lock_file(key), wait=False) as free:
+            if free:
+                removed += store.remove([tmp])
     return removed
 
 
@@ -100,8 +102,13 @@ def _load_entry(entry: Path, key: str) -> tuple[keras.Model, dict]:
         meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ValueError(f"meta.json unreadable ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise ValueError(f"meta.json holds a {type(meta).__name__}, not an object")
     if meta.get("key") != key:
         raise ValueError(f"stale entry: key {meta.get('key')!r} != {key!r}")
+    missing = [name for name in META_FIELDS if name not in meta]
+    if missing:
+        raise ValueError(f"meta.json lacks {missing}")
     model_file = entry / "model.keras"
     if not model_file.exists():
         raise ValueError("model.keras is missing")
@@ -137,13 +144,12 @@ def save(key: str, model: keras.Model, meta: dict) -> Path:
     aside first and deleted after the rename, so the final rename never meets a
     non-empty folder.
     """
+    missing = [name for name in META_FIELDS if name not in meta]
+    if missing:
+        raise ValueError(f"cache.save: meta lacks {missing}; an entry needs {META_FIELDS}")
     root = model_cache_dir()
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{key}.tmp-"))
+    tmp = store.new_folder(root, f".{key}.tmp-")
     try:
-        os.chmod(
-            tmp, umask_mode(0o777)
-        )  # mkdtemp makes 0700; a shared cache needs the group
         model.save(tmp / "model.keras")
         meta = {
             **meta,
@@ -155,7 +161,7 @@ def save(key: str, model: keras.Model, meta: dict) -> Path:
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         final = root / key
         if final.exists():
-            old = Path(tempfile.mkdtemp(dir=root, prefix=f".{key}.tmp-old-"))
+            old = store.new_folder(root, f".{key}.tmp-old-")
             os.replace(final, old / "entry")
             os.rename(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
@@ -184,7 +190,7 @@ def save_or_warn(key: str, model: keras.Model, meta: dict) -> Path | None:
             f"The trained model could not be saved in the cache "
             f"{model_cache_dir() / key} ({type(exc).__name__}: {exc}). It is "
             "returned, but the next run will train it again. Fix: make "
-            f"{cache_dir()} a writable folder with free space, or point "
+            f"{store.cache_dir()} a writable folder with free space, or point "
             "CNN_BOOK_CACHE at one.",
             CacheNotWritten,
             stacklevel=3,

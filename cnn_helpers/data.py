@@ -17,10 +17,11 @@ When the hash differs, the error lists which of the cheap summary figures
 (:data:`FINGERPRINT`: shapes, pixel sums, label counts, first labels) differ too,
 so it says what changed.
 
-The cache folder is :func:`cache_dir`. Cache files are written atomically (a
-temporary file, then a rename), readable by the group like any file the user
-creates (the umask decides, not ``mkstemp``'s private 0600), and temporary files
-left by a killed process are removed the next time the cache is written.
+The cache folder is :func:`cnn_helpers.store.cache_dir` (also importable from
+here). The cached copy is written atomically by :func:`cnn_helpers.store.atomic_file`
+(a temporary file, then a rename) under a lock, readable by the group like any file
+the user creates, and temporary files left by a killed process are removed the next
+time the cache is written.
 """
 
 from __future__ import annotations
@@ -30,19 +31,13 @@ import importlib.util
 import io
 import os
 import pickle
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
-
-try:
-    import fcntl
-except (
-    ImportError
-):  # Windows: no advisory locks; concurrent writers are then unprotected
-    fcntl = None
+from typing import Callable
 
 import numpy as np
+
+from . import store
+from .store import cache_dir  # noqa: F401  (chapters import the cache folder from here)
 
 MnistArrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -64,106 +59,12 @@ FINGERPRINT = {
 #: equal Keras's ``mnist.npz``; see :func:`arrays_sha256`.
 MNIST_SHA256 = "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16"
 
-CACHE_FILE_NAME = "mnist.npz"
-
-#: The environment variable that moves the book's cache folder.
-CACHE_VARIABLE = "CNN_BOOK_CACHE"
-
-#: The repository checkout this package lives in (None when it is installed elsewhere).
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if not (REPO_ROOT / "pyproject.toml").exists():
-    REPO_ROOT = None
-
-
 class MnistUnavailable(RuntimeError):
     """No source could provide MNIST; the message lists each source and why it failed."""
 
 
 class FingerprintMismatch(ValueError):
     """The arrays are not the canonical MNIST data set."""
-
-
-def cache_dir() -> Path:
-    """The book's cache folder: ``$CNN_BOOK_CACHE``, else ``.cache`` in the repository.
-
-    A relative ``$CNN_BOOK_CACHE`` is resolved against the repository root, never
-    against the current folder: the tests run from the root and the notebooks from
-    ``chapters/``, and both must find the same cache. When the package is not in a
-    repository checkout, a relative value is refused (there is no root to resolve
-    it against). Without the variable, the cache falls back to ``~/.cache/cnn_book``
-    when the package is installed somewhere read-only.
-    """
-    env = os.environ.get(CACHE_VARIABLE)
-    if env:
-        path = Path(env).expanduser()
-        if path.is_absolute():
-            return path
-        if REPO_ROOT is None:
-            raise ValueError(
-                f"{CACHE_VARIABLE}={env!r} is a relative path, and this package is not in the "
-                f"book's repository, so there is no root to resolve it against: give an absolute "
-                f"path, e.g. {CACHE_VARIABLE}=$HOME/.cache/cnn_book"
-            )
-        return REPO_ROOT / path
-    if REPO_ROOT is not None and os.access(REPO_ROOT, os.W_OK):
-        return REPO_ROOT / ".cache"
-    return Path.home() / ".cache" / "cnn_book"
-
-
-# ---------------------------------------------------------------- shared file helpers
-def umask_mode(mode: int = 0o666) -> int:
-    """``mode`` with the process's umask applied: what ``open()`` would give a new file."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mode & ~mask
-
-
-@contextmanager
-def file_lock(path: Path, waiting: str | None = None) -> Iterator[bool]:
-    """Hold an exclusive advisory lock on ``path`` (created if needed) while the block runs.
-
-    Yields True when the lock is held. When the lock file cannot be created (a
-    read-only or missing cache folder, or a system without ``fcntl``) or its file
-    system has no locks, yields False and runs the block unlocked. ``waiting`` is
-    printed when another process holds the lock, before waiting for it.
-    """
-    if fcntl is None:
-        yield False
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, umask_mode())
-    except OSError:
-        yield False
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            held = True
-        except BlockingIOError:
-            if waiting:
-                print(waiting, flush=True)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            held = True
-        except OSError:  # a file system without locks (some network mounts)
-            held = False
-        yield held
-    finally:
-        os.close(fd)  # closing the file releases the lock
-
-
-def remove_stale(paths) -> list[Path]:
-    """Delete leftover temporary files or folders; return those removed (errors are ignored)."""
-    import shutil
-
-    removed = []
-    for p in paths:
-        try:
-            shutil.rmtree(p) if p.is_dir() else p.unlink()
-            removed.append(p)
-        except OSError:
-            pass
-    return removed
 
 
 def keras_cache_file() -> Path:
@@ -326,31 +227,17 @@ def _sources() -> list[tuple[str, Callable[[], MnistArrays]]]:
 
 # ---------------------------------------------------------------- cache
 def _write_cache(arrays: MnistArrays, path: Path) -> None:
-    """Write the arrays to ``path`` atomically: a temporary file, then a rename.
+    """Write the arrays to ``path`` atomically (:func:`cnn_helpers.store.atomic_file`).
 
     Runs under a lock on ``<path>.lock``, so a temporary file found there belongs
     to a killed process and is removed. The file gets the umask's permissions.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     (x_train, y_train), (x_test, y_test) = arrays
-    with file_lock(path.with_name(path.name + ".lock")) as locked:
+    with store.file_lock(path.with_name(path.name + ".lock")) as locked:
         if locked:  # only the lock holder writes here, so any temporary file is stale
-            remove_stale(path.parent.glob(path.name + ".*.tmp"))
-        fd, tmp = tempfile.mkstemp(
-            dir=path.parent, prefix=path.name + ".", suffix=".tmp"
-        )
-        try:
-            os.fchmod(
-                fd, umask_mode()
-            )  # mkstemp makes 0600; a shared cache needs the group
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            store.remove(store.temp_files(path))
+        with store.atomic_file(path) as f:
+            np.savez(f, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
 
 
 def load_mnist(verbose: bool = False) -> MnistArrays:
@@ -361,7 +248,7 @@ def load_mnist(verbose: bool = False) -> MnistArrays:
     source. Raises :class:`MnistUnavailable` listing every source and its error
     when none works.
     """
-    cache = cache_dir() / CACHE_FILE_NAME
+    cache = store.cache_dir() / store.MNIST_FILE
     if cache.exists():
         try:
             arrays = _read_npz(cache)

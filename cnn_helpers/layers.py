@@ -73,6 +73,22 @@ def _as_batch(x, fn: str) -> tuple[np.ndarray, bool]:
     return (arr[np.newaxis], True) if arr.ndim == 3 else (arr, False)
 
 
+def _kernel(kernel, fn: str, name: str = "kernel", ndim: int = 4) -> np.ndarray:
+    """A kernel as floats: ``(kh, kw, C_in, C_out)`` (or ``(kh, kw)``), every side at least 1.
+
+    An empty kernel would make an empty sum, a silent 0, so it is refused.
+    """
+    k = _as_float(kernel, fn, name)
+    layout = "(kh, kw, C_in, C_out)" if ndim == 4 else "(kh, kw)"
+    if k.ndim != ndim:
+        raise ValueError(f"{fn}: {name} must have shape {layout}; got {k.shape}")
+    if min(k.shape) < 1:
+        raise ValueError(
+            f"{fn}: every side of the {name} must be at least 1; got shape {k.shape}"
+        )
+    return k
+
+
 def _pair(value, fn: str, name: str) -> tuple[int, int]:
     """An int or a pair of ints as a pair of positive ints (e.g. ``2 -> (2, 2)``)."""
     pair = (value, value) if np.ndim(value) == 0 else tuple(value)
@@ -118,9 +134,6 @@ def same_pads(n: int, k: int, s: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-_same_pads = same_pads  # the older private name, kept for code that still uses it
-
-
 def _windows(
     x: np.ndarray, window: tuple[int, int], stride: tuple[int, int], mode: str, fill: float, fn: str
 ) -> np.ndarray:
@@ -153,11 +166,9 @@ def conv2d_at(x, kernel, i: int, j: int) -> float:
     padding, no flip -- exactly what Conv2D does at each position).
     """
     image = _as_float(x, "conv2d_at", "x")
-    k = _as_float(kernel, "conv2d_at", "kernel")
     if image.ndim != 2:
         raise ValueError(f"conv2d_at: x must be one single-channel image of shape (H, W); got {image.shape}")
-    if k.ndim != 2:
-        raise ValueError(f"conv2d_at: kernel must have shape (kh, kw); got {k.shape}")
+    k = _kernel(kernel, "conv2d_at", ndim=2)
     if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (i, j)):
         raise ValueError(f"conv2d_at: i and j must be ints; got i={i!r}, j={j!r}")
     kh, kw = k.shape
@@ -181,11 +192,7 @@ def conv2d(x, kernel, bias=None, stride: IntPair = 1, padding: str = "valid") ->
     ``(out_h, out_w, C_out)``, with a leading ``N`` if ``x`` had one.
     """
     batch, single = _as_batch(x, "conv2d")
-    k = _as_float(kernel, "conv2d", "kernel")
-    if k.ndim != 4:
-        raise ValueError(f"conv2d: kernel must have shape (kh, kw, C_in, C_out); got {k.shape}")
-    if min(k.shape) < 1:
-        raise ValueError(f"conv2d: every side of the kernel must be at least 1; got shape {k.shape}")
+    k = _kernel(kernel, "conv2d")
     if k.shape[2] != batch.shape[3]:
         raise ValueError(
             f"conv2d: kernel expects C_in={k.shape[2]} input channels (kernel shape {k.shape}) "
@@ -350,13 +357,8 @@ def compose_conv2d(kernel1, bias1, kernel2, bias2) -> tuple[np.ndarray, np.ndarr
     With an activation such as ReLU between the two layers no such ``K`` exists; that
     is the point of chapter 3.
     """
-    k1 = _as_float(kernel1, "compose_conv2d", "kernel1")
-    k2 = _as_float(kernel2, "compose_conv2d", "kernel2")
-    if k1.ndim != 4 or k2.ndim != 4:
-        raise ValueError(
-            "compose_conv2d: kernels must have shape (kh, kw, C_in, C_out); "
-            f"got kernel1 {k1.shape} and kernel2 {k2.shape}"
-        )
+    k1 = _kernel(kernel1, "compose_conv2d", "kernel1")
+    k2 = _kernel(kernel2, "compose_conv2d", "kernel2")
     if k1.shape[3] != k2.shape[2]:
         raise ValueError(
             f"compose_conv2d: kernel1 makes {k1.shape[3]} channels (shape {k1.shape}) but kernel2 "
@@ -437,8 +439,8 @@ def _pads(
     batch: none for VALID, TensorFlow's lopsided split for SAME."""
     if mode == "valid":
         return 0, 0, 0, 0
-    top, bottom = _same_pads(shape[1], window[0], stride[0])
-    left, right = _same_pads(shape[2], window[1], stride[1])
+    top, bottom = same_pads(shape[1], window[0], stride[0])
+    left, right = same_pads(shape[2], window[1], stride[1])
     return top, bottom, left, right
 
 
@@ -463,11 +465,7 @@ def conv2d_backward(
     """
     fn = "conv2d_backward"
     batch, single = _as_batch(x, fn)
-    k = _as_float(kernel, fn, "kernel")
-    if k.ndim != 4:
-        raise ValueError(
-            f"{fn}: kernel must have shape (kh, kw, C_in, C_out); got {k.shape}"
-        )
+    k = _kernel(kernel, fn)
     if k.shape[2] != batch.shape[3]:
         raise ValueError(
             f"{fn}: kernel expects C_in={k.shape[2]} input channels "
@@ -558,7 +556,9 @@ def flatten_backward(x, grad_out) -> np.ndarray:
             "flatten_backward: x must have shape (H, W, C) or (N, H, W, C); "
             f"got {arr.shape}"
         )
-    out_shape = (arr.size,) if arr.ndim == 3 else (arr.shape[0], arr[0].size)
+    # The sizes from the shape: arr[0] does not exist in an empty batch.
+    features = arr.shape[-3] * arr.shape[-2] * arr.shape[-1]
+    out_shape = (features,) if arr.ndim == 3 else (arr.shape[0], features)
     return _grad_out(grad_out, out_shape, "flatten_backward").reshape(arr.shape)
 
 

@@ -83,6 +83,11 @@ class Recipe:
                 "epochs and batch_size must be >= 1 and seed >= 0, got "
                 f"epochs={self.epochs}, batch_size={self.batch_size}, seed={self.seed}"
             )
+        if self.batch_size > TRAIN_IMAGES:
+            raise ValueError(
+                f"batch_size must be at most {TRAIN_IMAGES:,} (the training set: one batch "
+                f"would then be all of it), got {self.batch_size:,}"
+            )
         self._check_generalisation_fields()
 
     def _check_generalisation_fields(self) -> None:
@@ -109,8 +114,11 @@ class Recipe:
             raise ValueError(f"augment_shift must be at most 13 pixels, got {self.augment_shift}")
         if self.learning_rate is not None:
             lr = self.learning_rate
-            if not isinstance(lr, (int, float, np.floating)) or isinstance(lr, bool) or not lr > 0:
-                raise ValueError(f"learning_rate must be None or a number > 0, got {lr!r}")
+            number = isinstance(lr, (int, float, np.floating)) and not isinstance(lr, bool)
+            if not number or not 0 < lr < float("inf"):
+                raise ValueError(
+                    f"learning_rate must be None or a finite number > 0, got {lr!r}"
+                )
             object.__setattr__(self, "learning_rate", float(lr))
 
     def to_dict(self) -> dict:
@@ -145,9 +153,10 @@ def page_recipe() -> Recipe:
     """The recipe of the model the "Draw a digit" page shows.
 
     The tutorial's recipe, with the fields given as a JSON object in the
-    environment variable ``CNN_BOOK_PAGE_RECIPE`` changed. A malformed value
-    raises ``ValueError`` saying what is wrong, rather than silently showing
-    another model.
+    environment variable ``CNN_BOOK_PAGE_RECIPE`` changed. A malformed value, or
+    one the page cannot show (dropout), raises ``ValueError`` saying what is
+    wrong, before anything is trained, rather than silently showing another
+    model or failing after the training.
     """
     text = os.environ.get(PAGE_RECIPE_VARIABLE, "").strip()
     if not text:
@@ -158,4 +167,11 @@ def page_recipe() -> Recipe:
         raise ValueError(f"{PAGE_RECIPE_VARIABLE} is not valid JSON ({exc}): {text!r}") from None
     if not isinstance(changes, dict):
         raise ValueError(f"{PAGE_RECIPE_VARIABLE} must be a JSON object of recipe fields, got {text!r}")
-    return Recipe.from_dict({**TUTORIAL_RECIPE.to_dict(), **changes})
+    recipe = Recipe.from_dict({**TUTORIAL_RECIPE.to_dict(), **changes})
+    if recipe.dropout:
+        raise ValueError(
+            f"{PAGE_RECIPE_VARIABLE} sets dropout={recipe.dropout}, but the draw page runs "
+            "only Conv2D, MaxPooling2D, Flatten and Dense layers (cnn_helpers.forward), so "
+            "a network with a Dropout layer cannot be exported to it: leave dropout out"
+        )
+    return recipe

@@ -41,14 +41,34 @@ def parse_run(glued: dict) -> dict[str, list]:
     return values
 
 
+def check_seeds(seeds) -> list[int]:
+    """``seeds`` as a list of plain ints; ``ValueError`` unless each is a whole number >= 0.
+
+    Python and NumPy integers are accepted; floats (even 2.0), bools and strings
+    are refused, so that no seed is silently rounded to another.
+    """
+    seeds = list(seeds)
+    bad = [s for s in seeds
+           if not isinstance(s, (int, np.integer)) or isinstance(s, bool) or s < 0]
+    if bad or not seeds:
+        raise ValueError(
+            f"seeds must be a non-empty list of whole numbers >= 0, got {seeds!r}"
+            + (f" ({bad!r} not allowed)" if bad else "")
+        )
+    return [int(s) for s in seeds]
+
+
 def run_variant(notebook: str | Path, out_path: str | Path, seeds, **settings) -> dict[str, list]:
     """Run the training notebook for ``seeds`` with ``settings`` injected; return its results.
 
     ``settings`` are the notebook's parameters (recipe fields such as
-    ``dropout=0.5`` or ``optimizer="sgd"``). The executed copy is kept at
+    ``dropout=0.5`` or ``optimizer="sgd"``); a name the notebook's ``parameters``
+    cell lacks (a typo such as ``dropot``) raises ``ValueError`` naming it and the
+    known ones, before anything trains. ``seeds`` must be whole numbers >= 0 (a
+    float such as 1.9 is refused, never rounded). The executed copy is kept at
     ``out_path``. A run that did not train the seeds asked for raises.
     """
-    seeds = [int(s) for s in seeds]
+    seeds = check_seeds(seeds)
     values = parse_run(run_with_parameters(notebook, out_path, seeds=seeds, **settings))
     if list(values["seeds"]) != seeds:
         raise RuntimeError(f"asked for seeds {seeds}, the run trained {values['seeds']}")

@@ -13,33 +13,40 @@ the stall never happens. The shuffle is seeded and reshuffles every epoch, like
 ``fit(shuffle=True)`` does.
 
 Why the cache is safe: :func:`cache_key` hashes everything that changes the
-weights (the recipe, the architecture, the training code, the data's
-fingerprint, the library versions, the oneDNN setting), and :mod:`cnn_helpers.cache`
-checks every entry on load and writes entries atomically.
+weights: the recipe, the architecture, the code of every module training runs
+(:data:`TRAINING_MODULES`: this one, the network, the recipe, the data's loading and
+preprocessing; :func:`code_hash`), the data's fingerprint, the library versions, and
+whether TensorFlow runs oneDNN (as TensorFlow reports it). :mod:`cnn_helpers.cache`
+checks every entry on load and writes entries atomically, and a training whose loss
+or weights are not finite is refused (:class:`NonFiniteTraining`), never cached.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
-import inspect
 import json
 import math
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from . import cache, import_tensorflow_quietly
 from .data import fingerprint, load_mnist, preprocess
+from .machine import onednn_enabled
 from .model import build_network
 from .recipe import CLAIMED_TEST_ACCURACY, TUTORIAL_RECIPE, TUTORIAL_REPORTED_ACCURACY, Recipe  # noqa: F401
 
 tf = import_tensorflow_quietly()
 import keras  # noqa: E402
 
-CACHE_FORMAT = 3  # 3: the key covers the architecture and the training code
+CACHE_FORMAT = 4  # 4: the key covers every training module and oneDNN as TensorFlow runs it
 
 
 @dataclass
@@ -179,11 +186,43 @@ def build_model(recipe: Recipe) -> keras.Model:
     return build_network(recipe.model, dropout=recipe.dropout)
 
 
+def code_hash(*modules: ModuleType) -> str:
+    """SHA-256 of the code of ``modules``: any change of what they compute changes it.
+
+    Each module's source file is parsed and hashed without its comments and
+    docstrings (the syntax tree, without line numbers), so editing an explanation
+    keeps the hash and editing code, any function of the module, changes it. This
+    is the one way the book's caches hash code: the training cache
+    (:func:`training_code_hash`) and the speedrun's results use it.
+    """
+    h = hashlib.sha256()
+    for module in modules:
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (
+                isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                and body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+        h.update(module.__name__.encode() + b"\0" + ast.dump(tree).encode() + b"\0")
+    return h.hexdigest()
+
+
+#: The modules whose code turns a recipe into weights: the training loop (this
+#: module), the networks, the recipe, and the data's loading and preprocessing.
+#: (Each is imported above, so it is in ``sys.modules``.)
+TRAINING_MODULES = tuple(
+    sys.modules[f"{__package__}.{name}"] for name in ("train", "model", "recipe", "data")
+)
+
+
 def training_code_hash() -> str:
-    """SHA-256 of the source of the functions that turn a recipe into weights."""
-    functions = (train, training_dataset, random_shift, split, optimizer, build_model)
-    sources = [inspect.getsource(f) for f in functions]
-    return hashlib.sha256("\n".join(sources).encode()).hexdigest()
+    """:func:`code_hash` of :data:`TRAINING_MODULES`."""
+    return code_hash(*TRAINING_MODULES)
 
 
 def architecture(model: keras.Model) -> str:
@@ -198,10 +237,12 @@ def architecture(model: keras.Model) -> str:
 def cache_key(recipe: Recipe) -> str:
     """Hash of everything that affects the trained weights.
 
-    The recipe, the network's architecture (its Keras config), the training
-    code, the data's fingerprint, the library versions, the oneDNN setting and
-    the machine type: changing any of them gives another key, so an old model
-    is never served for a changed network or training.
+    The recipe, the network's architecture (its Keras config), the code of every
+    training module (:func:`training_code_hash`), the data's fingerprint, the
+    library versions, whether TensorFlow runs oneDNN (what it loaded, not the
+    environment variable, which it reads once at import) and the machine type:
+    changing any of them gives another key, so an old model is never served for a
+    changed network, training or preprocessing.
     """
     parts = {
         "format": CACHE_FORMAT,
@@ -212,24 +253,50 @@ def cache_key(recipe: Recipe) -> str:
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": np.__version__,
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", ""),
+        "onednn": onednn_enabled(),
         "machine": platform.machine(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
+
+
+class NonFiniteTraining(ValueError):
+    """A training produced a NaN or infinite loss or weight: it diverged."""
+
+
+def check_finite(result: TrainResult) -> None:
+    """Raise :class:`NonFiniteTraining`, naming the recipe, unless every loss and weight is finite.
+
+    A diverged network (too large a learning rate, say) predicts nothing; it must
+    never be cached and served as if it were a result.
+    """
+    losses = [result.test_loss, *result.history.get("loss", []), *result.history.get("val_loss", [])]
+    bad_loss = not np.all(np.isfinite(losses))
+    bad_weights = [w.name if hasattr(w, "name") else str(i)
+                   for i, w in enumerate(result.model.weights)
+                   if not np.all(np.isfinite(np.asarray(w)))]
+    if bad_loss or bad_weights:
+        found = (["the loss"] if bad_loss else []) + (
+            [f"{len(bad_weights)} weight arrays ({', '.join(bad_weights[:3])})"] if bad_weights else [])
+        raise NonFiniteTraining(
+            f"{result.recipe} diverged: {' and '.join(found)} hold NaN or infinite "
+            "values, so the model is not cached. Fix: a smaller learning rate (or the "
+            "optimizer's default, learning_rate=None)."
+        )
 
 
 def trained_model(recipe: Recipe = TUTORIAL_RECIPE, verbose: bool = True) -> TrainResult:
     """The trained result of ``recipe``: from the cache when a valid entry exists, else trained now.
 
     A damaged or stale entry is never used: it is reported, deleted, and the
-    recipe is trained again. Training and saving run under the entry's lock, so
+    recipe is trained again. A training that diverged (a NaN or infinite loss or
+    weight) raises :class:`NonFiniteTraining` and is not cached. Training and saving run under the entry's lock, so
     two processes asking at once train once (the second loads the first's
     entry). A model that cannot be saved is returned with a warning
     (:class:`cnn_helpers.cache.CacheNotWritten`) naming the path and the fix.
     """
     key = cache_key(recipe)
     with cache.locked(key):
-        cache.remove_stale_temps()
+        cache.remove_stale_temps(holding=key)
         found = cache.load(key)
         if found is not None:
             model, meta = found
@@ -249,6 +316,7 @@ def trained_model(recipe: Recipe = TUTORIAL_RECIPE, verbose: bool = True) -> Tra
                 f"({cache.model_cache_dir()}): unset the variable to train it"
             )
         result = train(recipe, verbose=verbose)
+        check_finite(result)
         meta = {
             "recipe": recipe.to_dict(),
             "history": result.history,

@@ -185,7 +185,7 @@ SCRIPT = textwrap.dedent("""
 
 def test_two_processes_train_once_and_neither_crashes(tmp_path, mnist):
     """Before the lock, both trained and one failed in the final rename (ENOTEMPTY)."""
-    from cnn_helpers.data import CACHE_FILE_NAME, cache_dir
+    from cnn_helpers.store import MNIST_FILE as CACHE_FILE_NAME, cache_dir
 
     (tmp_path / CACHE_FILE_NAME).write_bytes(
         (cache_dir() / CACHE_FILE_NAME).read_bytes()

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cnn_helpers.notebooks import SKELETON, glue_references, glued_values, headings, read_notebook
+from chapter_structure import SKELETON, glue_references, headings
+from cnn_helpers.notebooks import glued_values, read_notebook
 
 from book_tools.paths import ROOT  # noqa: E402  (the one root)
 NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))

@@ -1,4 +1,5 @@
-"""Every fault of issue 9, one test each (or more), named ``test_caseNN_...``.
+"""Every fault of issues 9 and 17, one test each (or more), named ``test_caseNN_...``
+(issue 9) and ``test_i17_...`` (issue 17).
 
 Each test reproduces a fault that the code let pass silently (or crashed on)
 and checks the behaviour that replaced it. The model-cache cases that need a
@@ -27,6 +28,7 @@ import keras  # noqa: E402
 from book_tools import draw_page as web  # noqa: E402
 from cnn_helpers import data  # noqa: E402
 from cnn_helpers import layers as L  # noqa: E402
+from cnn_helpers import store  # noqa: E402
 from cnn_helpers import train as t  # noqa: E402
 from cnn_helpers.model import build_tutorial_model  # noqa: E402
 
@@ -52,14 +54,20 @@ def test_case01_a_changed_network_gets_another_cache_key(monkeypatch):
     assert t.cache_key(recipe) != before
 
 
-def test_case01_changed_training_code_gets_another_cache_key(monkeypatch):
+def _edited_copy(module, tmp_path, old: str, new: str) -> str:
+    """The path of a copy of ``module``'s source file with ``old`` replaced by ``new``."""
+    source = pathlib.Path(module.__file__).read_text(encoding="utf-8")
+    assert source.count(old) == 1, f"{old!r} is not once in {module.__name__}"
+    copy = tmp_path / pathlib.Path(module.__file__).name
+    copy.write_text(source.replace(old, new), encoding="utf-8")
+    return str(copy)
+
+
+def test_case01_changed_training_code_gets_another_cache_key(monkeypatch, tmp_path):
     recipe = t.Recipe(seed=1)
     before = t.cache_key(recipe)
-
-    def other_train(recipe, verbose=True):  # any change of the training code's source
-        return None
-
-    monkeypatch.setattr(t, "train", other_train)
+    edited = _edited_copy(t, tmp_path, "validation_batch_size=256,", "validation_batch_size=128,")
+    monkeypatch.setattr(t, "__file__", edited)  # the training code as it is on disk
     assert t.cache_key(recipe) != before
 
 
@@ -202,7 +210,7 @@ def test_case03_read_only_cache_with_a_damaged_file_still_loads(
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(pathlib.Path, "unlink", read_only)
-    monkeypatch.setattr(data.tempfile, "mkstemp", no_temp)
+    monkeypatch.setattr(data.store, "atomic_file", no_temp)
     got = data.load_mnist()
     assert data.arrays_sha256(got) == data.MNIST_SHA256
     assert (cache / "mnist.npz").read_bytes() == b"damaged"
@@ -457,17 +465,17 @@ def test_case11_num_classes_must_be_positive(mnist, num_classes):
 def test_case12_a_relative_cache_is_the_same_from_any_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("CNN_BOOK_CACHE", "some/cache")
     found = set()
-    for cwd in (data.REPO_ROOT, data.REPO_ROOT / "chapters", tmp_path):
+    for cwd in (store.REPO_ROOT, store.REPO_ROOT / "chapters", tmp_path):
         monkeypatch.chdir(cwd)
-        found.add(data.cache_dir())
-    assert found == {data.REPO_ROOT / "some" / "cache"}
+        found.add(data.cache_dir())  # the chapters' import, the same function as store's
+    assert found == {store.REPO_ROOT / "some" / "cache"}
 
 
 def test_case12_a_relative_cache_outside_the_repository_is_refused(monkeypatch):
     monkeypatch.setenv("CNN_BOOK_CACHE", "some/cache")
-    monkeypatch.setattr(data, "REPO_ROOT", None)
+    monkeypatch.setattr(store, "REPO_ROOT", None)
     with pytest.raises(ValueError, match="relative path.*absolute path"):
-        data.cache_dir()
+        store.cache_dir()
 
 
 # ---------------------------------------------------------------- 13. leftovers and permissions
@@ -476,7 +484,7 @@ def test_case13_stale_temp_files_are_removed_and_the_cache_is_group_readable(
 ):
     monkeypatch.setenv("CNN_BOOK_CACHE", str(tmp_path))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    leftover = tmp_path / "mnist.npz.k1ll3d.tmp"  # a killed process's half-written file
+    leftover = tmp_path / ".mnist.npz.k1ll3d.tmp"  # a killed process's half-written file
     leftover.write_bytes(b"half")
     old = os.umask(0o022)
     try:
@@ -555,3 +563,247 @@ def test_case11_page_tells_a_damaged_model_file_from_a_missing_one(
             assert ("missing" in message) == (state == "missing")
     finally:
         page.close()
+
+
+# ================================================================ issue 17
+# ---------------------------------------------------------------- the cache key
+def test_i17_editing_preprocess_gives_another_cache_key(monkeypatch, tmp_path):
+    recipe = t.Recipe(seed=1)
+    before = t.cache_key(recipe)
+    edited = _edited_copy(
+        data, tmp_path, 'astype("float32") / 255', 'astype("float32") / 127.5 - 1'
+    )
+    monkeypatch.setattr(data, "__file__", edited)  # data.preprocess as edited on disk
+    assert t.cache_key(recipe) != before
+
+
+def test_i17_comments_and_docstrings_keep_the_code_hash(tmp_path, monkeypatch):
+    before = t.code_hash(data)
+    edited = _edited_copy(
+        data,
+        tmp_path,
+        '    """The tutorial\'s preparation:',
+        '    # a new comment\n    """The tutorial\'s preparation, reworded:',
+    )
+    monkeypatch.setattr(data, "__file__", edited)
+    assert t.code_hash(data) == before
+
+
+def test_i17_the_onednn_part_of_the_key_is_what_tensorflow_runs(monkeypatch):
+    recipe = t.Recipe(seed=1)
+    before = t.cache_key(recipe)
+    flipped = "0" if t.onednn_enabled() else "1"
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", flipped)  # too late: TensorFlow is loaded
+    assert t.cache_key(recipe) == before
+    monkeypatch.setattr(t, "onednn_enabled", lambda: flipped == "1")
+    assert t.cache_key(recipe) != before
+
+
+# ---------------------------------------------------------------- a diverged training
+def _fake_training(monkeypatch, tmp_path, poison=None):
+    """Replace training by an untrained network (``poison`` changes its result); count calls."""
+    calls = []
+
+    def fake_train(recipe, verbose=True):
+        calls.append(recipe)
+        result = t.TrainResult(
+            model=t.build_model(recipe),
+            recipe=recipe,
+            history={"loss": [1.0], "accuracy": [0.5]},
+            test_loss=1.0,
+            test_acc=0.5,
+            epoch_seconds=[0.1],
+        )
+        if poison:
+            poison(result)
+        return result
+
+    monkeypatch.setattr(t, "train", fake_train)
+    monkeypatch.setattr(t.cache, "model_cache_dir", lambda: tmp_path / "models")
+    return calls
+
+
+def test_i17_an_infinite_learning_rate_is_refused():
+    with pytest.raises(ValueError, match="learning_rate must be None or a finite number"):
+        t.Recipe(learning_rate=float("inf"))
+
+
+def _nan_weights(result):
+    weights = result.model.get_weights()
+    result.model.set_weights([np.full_like(w, np.nan) for w in weights])
+    result.history["loss"] = [float("nan")]
+
+
+def _nan_loss_only(result):
+    result.test_loss = float("inf")
+
+
+@pytest.mark.parametrize("poison", [_nan_weights, _nan_loss_only])
+def test_i17_a_diverged_training_is_never_cached(monkeypatch, tmp_path, poison):
+    _fake_training(monkeypatch, tmp_path, poison)
+    recipe = t.Recipe(seed=21, learning_rate=1e9)
+    with pytest.raises(t.NonFiniteTraining, match=r"Recipe\(.*learning_rate=1000000000\.0") as info:
+        t.trained_model(recipe, verbose=False)
+    assert "not cached" in str(info.value) and "learning rate" in str(info.value)
+    assert not (tmp_path / "models" / t.cache_key(recipe)).exists()
+
+
+# ---------------------------------------------------------------- leftovers and damaged entries
+def test_i17_a_killed_save_of_the_same_recipe_is_cleaned_up(monkeypatch, tmp_path):
+    _fake_training(monkeypatch, tmp_path)
+    recipe = t.Recipe(seed=22)
+    key = t.cache_key(recipe)
+    leftover = tmp_path / "models" / f".{key}.tmp-k1ll3d"  # kill -9 during its save
+    leftover.mkdir(parents=True)
+    (leftover / "model.keras").write_bytes(b"half a model")
+    t.trained_model(recipe, verbose=False)
+    assert not leftover.exists()
+    assert [p.name for p in (tmp_path / "models").iterdir()] == [key]
+
+
+def test_i17_a_meta_without_history_is_replaced(monkeypatch, tmp_path, capsys):
+    calls = _fake_training(monkeypatch, tmp_path)
+    recipe = t.Recipe(seed=23)
+    t.trained_model(recipe, verbose=False)
+    meta_file = tmp_path / "models" / t.cache_key(recipe) / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["history"]
+    meta_file.write_text(json.dumps(meta))
+    capsys.readouterr()
+    again = t.trained_model(recipe, verbose=False)  # was: KeyError 'history', every run
+    assert "meta.json lacks ['history']" in capsys.readouterr().out
+    assert not again.from_cache and len(calls) == 2
+    assert t.trained_model(recipe, verbose=False).from_cache  # the entry was replaced
+
+
+# ---------------------------------------------------------------- the umask
+def test_i17_files_get_the_umask_without_the_umask_being_changed(monkeypatch, tmp_path):
+    """Setting the umask to 0, even briefly, widened files other threads made meanwhile."""
+    calls = _fake_training(monkeypatch, tmp_path)
+    old = os.umask(0o027)
+    real_umask = os.umask
+
+    def no_umask_change(mask):
+        raise AssertionError(f"os.umask({mask:#o}) called: it changes every thread's umask")
+
+    monkeypatch.setattr(os, "umask", no_umask_change)
+    try:
+        store.atomic_write_text(tmp_path / "record.json", "{}")
+        t.trained_model(t.Recipe(seed=24), verbose=False)
+    finally:
+        monkeypatch.setattr(os, "umask", real_umask)
+        os.umask(old)
+    assert len(calls) == 1
+    assert stat.S_IMODE((tmp_path / "record.json").stat().st_mode) == 0o640
+    entry = next((tmp_path / "models").iterdir())
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o750
+    assert stat.S_IMODE((entry / "meta.json").stat().st_mode) == 0o640
+
+
+# ---------------------------------------------------------------- clear errors
+def test_i17_an_absurd_batch_size_is_a_clear_error():
+    with pytest.raises(ValueError, match="batch_size must be at most 60,000"):
+        t.Recipe(batch_size=2**63)
+    assert t.Recipe(batch_size=60_000).batch_size == 60_000
+
+
+def test_i17_a_page_recipe_with_dropout_fails_before_training(monkeypatch):
+    from cnn_helpers.recipe import PAGE_RECIPE_VARIABLE, page_recipe
+
+    monkeypatch.setenv(PAGE_RECIPE_VARIABLE, '{"dropout": 0.3}')
+    with pytest.raises(ValueError, match="CNN_BOOK_PAGE_RECIPE sets dropout=0.3.*Dropout"):
+        page_recipe()  # was: accepted, trained for minutes, then refused by the export
+
+
+def test_i17_flatten_backward_of_an_empty_batch():
+    x = np.zeros((0, 3, 4, 2))
+    assert L.flatten_backward(x, np.zeros((0, 24))).shape == (0, 3, 4, 2)
+    with pytest.raises(ValueError, match=r"grad_out must have the shape .* \(0, 24\)"):
+        L.flatten_backward(x, np.zeros((0, 23)))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda k: L.conv2d_backward(np.ones((4, 4, 1)), k, np.ones((4, 4, 2))),
+        lambda k: L.compose_conv2d(k, None, np.ones((2, 2, 2, 1)), None),
+        lambda k: L.compose_conv2d(np.ones((2, 2, 1, 1)), None, k.reshape(0, 3, 1, 2), None),
+        lambda k: L.conv2d_at(np.ones((4, 4)), k[:, :, 0, 0], 0, 0),
+    ],
+    ids=["conv2d_backward", "compose_conv2d kernel1", "compose_conv2d kernel2", "conv2d_at"],
+)
+def test_i17_an_empty_kernel_is_refused_everywhere(call):
+    with pytest.raises(ValueError, match="every side of the kernel.* must be at least 1"):
+        call(np.ones((0, 3, 1, 2)))
+
+
+# ---------------------------------------------------------------- seeds and sweep settings
+def test_i17_a_reversed_seed_range_is_refused():
+    from book_tools import bands
+
+    with pytest.raises(ValueError, match="'5-3' .* is reversed; write 3-5"):
+        bands.parse_seeds("0-2,5-3")  # was: [0, 1, 2]
+    for bad in ("1.5", "-1", "0-", "2,2"):
+        with pytest.raises(ValueError, match="--seeds"):
+            bands.parse_seeds(bad)
+
+
+@pytest.mark.parametrize("seeds", [[1.9], [2.0], [True], ["1"], [-1], []])
+def test_i17_seeds_must_be_whole_numbers(seeds):
+    from cnn_helpers import sweep
+
+    with pytest.raises(ValueError, match="seeds must be a non-empty list of whole numbers"):
+        sweep.run_variant(sweep.RUN_NOTEBOOK, "unused.ipynb", seeds)  # was: seed 1 trained
+
+
+def test_i17_a_misspelt_sweep_setting_is_refused_before_anything_runs(tmp_path):
+    from cnn_helpers import sweep
+
+    with pytest.raises(ValueError, match="has no parameter dropot; its parameters are .*dropout"):
+        sweep.run_variant(sweep.RUN_NOTEBOOK, tmp_path / "out.ipynb", [0], dropot=0.5)
+    assert not (tmp_path / "out.ipynb").exists()
+
+
+# ---------------------------------------------------------------- the cache folder travels as a parameter
+def test_i17_bands_use_the_readers_cache_and_leave_the_environment_alone(
+    monkeypatch, tmp_path
+):
+    from book_tools import bands
+    from cnn_helpers import notebooks
+
+    monkeypatch.setenv("CNN_BOOK_CACHE", str(tmp_path / "mine"))
+    seen = []
+
+    def fake_run(path, out_path, env=None, **parameters):
+        seen.append(env)
+        return {"acc": 0.9}
+
+    monkeypatch.setattr(notebooks, "run_with_parameters", fake_run)
+    environ = dict(os.environ)
+    for setting in bands.SETTINGS:
+        assert bands.run_once(pathlib.Path("ch.ipynb"), setting, 0) == ({"acc": 0.9}, None)
+    assert dict(os.environ) == environ
+    assert seen == [
+        {"TF_ENABLE_ONEDNN_OPTS": "1", "CNN_BOOK_CACHE": str(tmp_path / "mine")},
+        {"TF_ENABLE_ONEDNN_OPTS": "0", "CNN_BOOK_CACHE": str(tmp_path / "mine-onednn-off")},
+    ]
+
+
+def test_i17_speedrun_steps_pass_their_cache_to_the_kernel_only(monkeypatch, tmp_path):
+    from book_tools import speedrun_steps
+    from cnn_helpers import notebooks
+
+    environ = dict(os.environ)
+
+    def fake_run(path, out_path, env=None, **parameters):
+        assert dict(os.environ) == environ, "the cache must not travel by os.environ"
+        runs = pathlib.Path(env["CNN_BOOK_CACHE"]) / store.SPEEDRUN
+        runs.mkdir(parents=True)
+        (runs / "a.json").write_text(json.dumps({"recipe": {"seed": 0}}))
+        return {}
+
+    monkeypatch.setattr(notebooks, "run_with_parameters", fake_run)
+    assert speedrun_steps.measure_steps(tmp_path / "13_speedrun.ipynb") == [
+        {"recipe": {"seed": 0}}
+    ]
+    assert dict(os.environ) == environ

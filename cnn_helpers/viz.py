@@ -1,7 +1,7 @@
 """The book's one figure style, and the plots several chapters share.
 
-Call :func:`use_book_style` once at the top of a chapter (``set_up_chapter`` in
-the chapters does it). Every helper returns the matplotlib ``Figure`` so a
+Call :func:`use_book_style` once at the top of a chapter (``cnn_helpers.setup()``
+in every chapter's first cell does it). Every helper returns the matplotlib ``Figure`` so a
 chapter can adjust it or a test can inspect it; the chapters end plotting cells
 with ``plt.show()`` so no stray object repr is printed.
 
@@ -355,35 +355,6 @@ def plot_probabilities(
     ax.set_ylabel("probability")
     ax.set_ylim(0, 1.05)
     ax.set_title(title)
-    return fig
-
-
-def plot_confusion(matrix: np.ndarray, title: str = "Confusion matrix") -> plt.Figure:
-    """A confusion matrix (rows: true class, columns: predicted), a count in each cell.
-
-    The colour scale is logarithmic-like in effect: the diagonal is drawn in grey so
-    that the (few) off-diagonal mistakes get the colour range.
-    """
-    m = np.asarray(matrix)
-    n = m.shape[0]
-    off = m.astype(float).copy()
-    np.fill_diagonal(off, np.nan)
-    fig, ax = plt.subplots(figsize=(6.4, 5.8))
-    im = ax.imshow(off, cmap="Reds", vmin=0, vmax=max(1.0, np.nanmax(off)))
-    for i in range(n):
-        ax.add_patch(plt.Rectangle((i - 0.5, i - 0.5), 1, 1, color="#dddddd"))
-        for j in range(n):
-            v = m[i, j]
-            strong = i != j and v > 0.6 * np.nanmax(off)
-            ax.text(j, i, str(v), ha="center", va="center",
-                    fontsize=10 if i == j else 11, color="white" if strong else "black",
-                    fontweight="bold" if i != j and v else "normal")
-    ax.set_xticks(range(n))
-    ax.set_yticks(range(n))
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    ax.set_title(title)
-    fig.colorbar(im, ax=ax, shrink=0.8, label="mistakes (off-diagonal count)")
     return fig
 
 

@@ -72,8 +72,6 @@ def test_digits_pixels_history_probabilities_confusion_and_map_draw():
     assert [ax.get_ylabel() for ax in fig.axes] == ["loss", "accuracy"]
     fig = viz.plot_probabilities(np.full(10, 0.1), highlight=3)
     assert fig.axes[0].get_xlabel() == "class (digit)"
-    fig = viz.plot_confusion(np.eye(10, dtype=int) * 5 + 1)
-    assert fig.axes[0].get_ylabel() == "true class"
 
     from cnn_helpers.model import build_tutorial_model, derived_table
 
@@ -145,7 +143,6 @@ def test_shared_plots_fit_a_phone_width_page():
         viz.show_kernels(rng.normal(size=(3, 3, 1, 32))),
         viz.plot_history({"loss": [0.3, 0.1], "accuracy": [0.9, 0.95]}),
         viz.plot_probabilities(np.full(10, 0.1)),
-        viz.plot_confusion(np.eye(10, dtype=int)),
     ]
     for fig in figures:
         assert fig.get_figwidth() <= viz.MAX_WIDTH, fig.get_figwidth()

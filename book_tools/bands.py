@@ -21,7 +21,8 @@ from pathlib import Path
 
 from cnn_helpers import store
 
-from .paths import ROOT  # noqa: E402  (the one root: book_tools.paths)
+from .paths import ROOT  # the one root
+
 OUT = ROOT / "_build" / "bands"
 
 #: The two kinds of arithmetic every chapter is checked under.

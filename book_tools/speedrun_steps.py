@@ -22,7 +22,8 @@ from pathlib import Path
 
 from cnn_helpers import store
 
-from .paths import ROOT  # noqa: E402  (the one root: book_tools.paths)
+from .paths import ROOT  # the one root
+
 CHAPTER = ROOT / "chapters" / "13_speedrun.ipynb"
 
 

@@ -126,11 +126,15 @@ def _js_assignment(var: str, obj: dict, header: str) -> str:
 
 
 def _read_js_assignment(text: str, var: str) -> dict:
-    match = re.search(r"window\.%s\s*=\s*(\{.*\})\s*;\s*$" % re.escape(var), text, re.S)
+    # Data only: one optional comment, then the assignment of one JSON object, nothing
+    # else (the page's cnn.js reads a file the reader opens the same way, never runs it).
+    pattern = r"\s*(?:/\*.*?\*/\s*)?window\.%s\s*=\s*(\{.*\})\s*;?\s*" % re.escape(var)
+    match = re.fullmatch(pattern, text, re.S)
     if not match:
-        if f"window.{var}" in text:  # there, but cut short or edited
+        if f"window.{var}" in text:  # there, but cut short, edited or with code around it
             raise ValueError(
-                f"the model file is damaged: its 'window.{var} = {{...}};' is incomplete"
+                f"the model file is damaged: it must hold 'window.{var} = {{...}};' "
+                "with one JSON object and nothing else"
             )
         raise ValueError(f"not a generated file: no 'window.{var} = {{...}};' in it")
     try:

@@ -207,8 +207,16 @@
     });
   }
 
-  function damaged(why) {
-    return new Error("The model file model.js is damaged (" + why + "). Rebuild the book with `make book`.");
+  var BOOK_FILE = { name: "model.js", fix: "Rebuild the book with `make book`." };
+
+  function damaged(why, source) {
+    source = source || BOOK_FILE;
+    return new Error("The model file " + source.name + " is damaged (" + why + "). " + source.fix);
+  }
+
+  function unsupported(why, source) {
+    source = source || BOOK_FILE;
+    return new Error("The model file " + source.name + " cannot be used: " + why + ". " + source.fix);
   }
 
   function isPositiveInts(a, n) {
@@ -216,16 +224,24 @@
       a.every(function (v) { return Number.isInteger(v) && v > 0; });
   }
 
+  var LAYER_TYPES = ["conv2d", "max_pool2d", "flatten", "dense"];
+  var ACTIVATIONS = ["linear", "relu", "softmax"];
+  var damagedFile = damaged;
+
   /** Check every layer against the one before it and every weight array against the data's bounds. */
-  function checkLayers(header) {
+  function checkLayers(header, source) {
+    function damaged(why) { return damagedFile(why, source); }
     var shape = header.input_shape, expected = 0, n = header.n_values;
     if (!isPositiveInts(shape, 3)) throw damaged("input shape " + JSON.stringify(shape));
+    if (!Array.isArray(header.layers) || !header.layers.length) throw damaged("it has no layers");
     header.layers.forEach(function (l) {
       var where = "layer " + l.name;
       if (JSON.stringify(l.input_shape) !== JSON.stringify(shape)) throw damaged(where + ": its input shape is not the previous output");
-      if (["conv2d", "max_pool2d", "flatten", "dense"].indexOf(l.type) < 0) throw damaged(where + ": unknown type " + l.type);
-      if ((l.type === "conv2d" || l.type === "dense") && ["linear", "relu", "softmax"].indexOf(l.activation) < 0) {
-        throw damaged(where + ": unknown activation " + l.activation);
+      if (LAYER_TYPES.indexOf(l.type) < 0) {
+        throw unsupported(where + " has type " + JSON.stringify(l.type) + "; the page computes " + LAYER_TYPES.join(", "), source);
+      }
+      if ((l.type === "conv2d" || l.type === "dense") && ACTIVATIONS.indexOf(l.activation) < 0) {
+        throw unsupported(where + " has activation " + JSON.stringify(l.activation) + "; the page computes " + ACTIVATIONS.join(", "), source);
       }
       if (l.type === "conv2d" || l.type === "max_pool2d") {
         if (!isPositiveInts(l.strides, 2) || !Array.isArray(l.pads) || l.pads.length !== 4 ||
@@ -259,11 +275,17 @@
    * and the weights' finiteness are checked first: a damaged file is refused with a message.
    */
   function loadModel(file, options) {
+    options = options || {};
+    var source = options.source || BOOK_FILE;
+    function damaged(why) { return damagedFile(why, source); }
     if (!file || file.format !== FORMAT) {
-      return Promise.reject(new Error("The model file has format " + (file && file.format) + ", not " + FORMAT +
-        ": rebuild the book with `make book`."));
+      return Promise.reject(new Error("The model file " + source.name + " has format " + (file && file.format) + ", not " +
+        FORMAT + ". " + source.fix));
     }
-    var headerBytes = new TextEncoder().encode(String(file.header)), encoded;
+    if (typeof file.header !== "string" || typeof file.data !== "string" || typeof file.sha256 !== "string") {
+      return Promise.reject(damaged("its header, data or checksum is missing"));
+    }
+    var headerBytes = new TextEncoder().encode(file.header), encoded;
     try { encoded = base64ToBytes(file.data); } catch (e) { return Promise.reject(damaged("its data is not base64")); }
     var raw, header;
     return inflate(encoded).catch(function () { throw damaged("its data does not decompress"); }).then(function (shuffled) {
@@ -275,12 +297,12 @@
       var all = new Uint8Array(headerBytes.length + raw.length);
       all.set(headerBytes);
       all.set(raw, headerBytes.length);
-      return sha256(all, options && options.forceJsSha256);
+      return sha256(all, options.forceJsSha256);
     }).then(function (digest) {
       if (digest.hex !== file.sha256) throw damaged("its SHA-256 does not match: the layers or the weights were changed");
       try { header = JSON.parse(file.header); } catch (e) { throw damaged("its header is not JSON"); }
       if (raw.length !== 4 * header.n_values) throw damaged("it holds " + raw.length / 4 + " values, not " + header.n_values);
-      try { checkLayers(header); } catch (e) { throw /damaged/.test(e.message) ? e : damaged(e.message); }
+      try { checkLayers(header, source); } catch (e) { throw /damaged|cannot be used/.test(e.message) ? e : damaged(e.message); }
       var view = new DataView(raw.buffer), values = new Float64Array(header.n_values);
       for (var k = 0; k < values.length; k++) {
         values[k] = view.getFloat32(4 * k, true);
@@ -295,8 +317,24 @@
         return layer;
       });
       return { layers: layers, inputShape: header.input_shape, meta: header.meta || {}, page: header.page,
-               integrity: digest.method };
+               integrity: digest.method, source: source.name };
     });
+  }
+
+  /**
+   * The model object inside the text of a file written by cnn_helpers.export_for_page (or the
+   * book's model.js): "window.CNN_MODEL = {...};", optionally after one comment. The object is
+   * read with JSON.parse, never run: a file with anything else in it is refused.
+   */
+  var FILE_PATTERN = /^\s*(?:\/\*[^]*?\*\/\s*)?window\.CNN_MODEL\s*=\s*(\{[^]*\})\s*;?\s*$/;
+
+  function parseModelText(text, source) {
+    var match = FILE_PATTERN.exec(String(text));
+    if (!match) {
+      throw unsupported("it is not a model file written by cnn_helpers.export_for_page " +
+        "(it should hold one line 'window.CNN_MODEL = {...};' and nothing else)", source);
+    }
+    try { return JSON.parse(match[1]); } catch (e) { throw damagedFile("its model is not valid JSON: " + e.message, source); }
   }
 
   /** Every layer's output for one input (Float64Array or array, the model's input shape in C order, values in [0, 1]); the last is the probabilities. */
@@ -421,9 +459,128 @@
     return { median: runs % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2, min: times[0], max: times[runs - 1], runs: runs };
   }
 
+  // ------------------------------------------------------------ how one number was computed
+
+  /**
+   * How cell (i, j, channel ch) of layer li's output came about, from the layer's input x
+   * ({data, shape}: the network's input for li = 0, else the output of layer li - 1) and the
+   * layer's output y. The same arithmetic as conv2d, maxPool2d and dense above, term by term:
+   *   conv2d: {rows, cols (input pixels read; -1 = padding), channels: [{channel, window,
+   *            kernel, products, sum}], sum, bias, pre, activation, value};
+   *   max_pool2d: {rows, cols, window, winner (index in the window), value};
+   *   dense: {contributions: [{input, x, w, product}] sorted by |product|, largest first,
+   *          sum (of all), bias, pre, activation, value} (i = j = 0, ch = the unit).
+   * `value` is y's cell, the number the map shows.
+   */
+  function explainCell(layer, x, y, i, j, ch) {
+    var l = layer, out = { type: l.type, layer: l.name, cell: [i, j, ch] };
+    if (l.type === "dense") {
+      var n = l.kernel.shape[0], units = l.kernel.shape[1], terms = [], sum = 0;
+      for (var r = 0; r < n; r++) {
+        var prod = x.data[r] * l.kernel.data[r * units + ch];
+        sum += prod;
+        terms.push({ input: r, x: x.data[r], w: l.kernel.data[r * units + ch], product: prod });
+      }
+      terms.sort(function (a, b) { return Math.abs(b.product) - Math.abs(a.product) || a.input - b.input; });
+      out.contributions = terms;
+      out.sum = sum;
+      out.bias = l.bias.data[ch];
+      out.pre = sum + out.bias;
+      out.activation = l.activation;
+      out.value = y.data[ch];
+      return out;
+    }
+    var H = x.shape[0], W = x.shape[1], C = x.shape[2], ow = y.shape[1];
+    var kh = l.type === "conv2d" ? l.kernel.shape[0] : l.pool[0];
+    var kw = l.type === "conv2d" ? l.kernel.shape[1] : l.pool[1];
+    var rows = [], cols = [], di, dj;
+    for (di = 0; di < kh; di++) {
+      var yy = i * l.strides[0] + di - l.pads[0];
+      rows.push(yy >= 0 && yy < H ? yy : -1);
+    }
+    for (dj = 0; dj < kw; dj++) {
+      var xx = j * l.strides[1] + dj - l.pads[2];
+      cols.push(xx >= 0 && xx < W ? xx : -1);
+    }
+    out.rows = rows;
+    out.cols = cols;
+    out.value = y.data[(i * ow + j) * y.shape[2] + ch];
+    if (l.type === "max_pool2d") {
+      var window = [], winner = -1, best = -Infinity;
+      for (di = 0; di < kh; di++) for (dj = 0; dj < kw; dj++) {
+        var v = rows[di] < 0 || cols[dj] < 0 ? null : x.data[(rows[di] * W + cols[dj]) * C + ch];
+        if (v !== null && v > best) { best = v; winner = window.length; }
+        window.push(v);
+      }
+      out.window = window;
+      out.winner = winner;
+      return out;
+    }
+    var cout = l.kernel.shape[3], total = 0, channels = [];
+    for (var c = 0; c < C; c++) {
+      var win = [], ker = [], prods = [], s = 0;
+      for (di = 0; di < kh; di++) for (dj = 0; dj < kw; dj++) {
+        var xv = rows[di] < 0 || cols[dj] < 0 ? 0 : x.data[(rows[di] * W + cols[dj]) * C + c];
+        var kv = l.kernel.data[((di * kw + dj) * C + c) * cout + ch];
+        win.push(xv); ker.push(kv); prods.push(xv * kv);
+        s += xv * kv;
+      }
+      total += s;
+      channels.push({ channel: c, window: win, kernel: ker, products: prods, sum: s });
+    }
+    out.channels = channels;
+    out.size = [kh, kw];
+    out.sum = total;
+    out.bias = l.bias.data[ch];
+    out.pre = total + out.bias;
+    out.activation = l.activation;
+    return out;
+  }
+
+  /**
+   * The input pixels cell (i, j) of layer li's output depends on: [rowFirst, rowLast,
+   * colFirst, colLast], following each window back through the layers (padding clipped
+   * off). After a flatten or a dense layer, that is the whole input.
+   */
+  function receptiveField(model, li, i, j) {
+    var r0 = i, r1 = i, c0 = j, c1 = j;
+    for (var k = li; k >= 0; k--) {
+      var l = model.layers[k];
+      if (l.type === "flatten" || l.type === "dense") {
+        return [0, model.inputShape[0] - 1, 0, model.inputShape[1] - 1];
+      }
+      var kh = l.type === "conv2d" ? l.kernel.shape[0] : l.pool[0];
+      var kw = l.type === "conv2d" ? l.kernel.shape[1] : l.pool[1];
+      var H = l.input_shape[0], W = l.input_shape[1];
+      r0 = Math.max(0, r0 * l.strides[0] - l.pads[0]);
+      r1 = Math.min(H - 1, r1 * l.strides[0] - l.pads[0] + kh - 1);
+      c0 = Math.max(0, c0 * l.strides[1] - l.pads[2]);
+      c1 = Math.min(W - 1, c1 * l.strides[1] - l.pads[2] + kw - 1);
+    }
+    return [r0, r1, c0, c1];
+  }
+
+  /**
+   * A side x side digit moved `down` rows and `right` columns (negative: up, left), as
+   * cnn_helpers.shift.shift_images: what leaves the frame is lost, the uncovered border is 0.
+   */
+  function shiftPixels(pixels, side, down, right) {
+    var out = new Uint8Array(side * side);
+    for (var r = 0; r < side; r++) {
+      var sr = r - down;
+      if (sr < 0 || sr >= side) continue;
+      for (var c = 0; c < side; c++) {
+        var sc = c - right;
+        if (sc >= 0 && sc < side) out[r * side + c] = pixels[sr * side + sc];
+      }
+    }
+    return out;
+  }
+
   root.CNN = {
     conv2d: conv2d, relu: relu, maxPool2d: maxPool2d, flatten: flatten, dense: dense, softmax: softmax,
-    loadModel: loadModel, forward: forward, predictPixels: predictPixels,
+    loadModel: loadModel, parseModelText: parseModelText, forward: forward,
+    explainCell: explainCell, receptiveField: receptiveField, shiftPixels: shiftPixels, predictPixels: predictPixels,
     preprocess: preprocess, benchmark: benchmark, base64ToBytes: base64ToBytes, sha256: sha256
   };
 })(typeof window !== "undefined" ? window : globalThis);

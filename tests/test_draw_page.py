@@ -477,3 +477,20 @@ def test_a_rechecksummed_file_with_sigmoid_or_an_unknown_layer_is_refused(export
     with pytest.raises(ValueError, match="type 'batch_norm'"):
         web.read_model_js(_rechecksummed(exported, batchnorm))
     web.read_model_js(_rechecksummed(exported, lambda h: None))  # the edit alone is fine
+
+
+def test_the_dropout_network_of_chapter_9_is_exported(tmp_path, mnist):
+    from cnn_helpers.model import build_network
+
+    keras.utils.set_random_seed(9)
+    model = build_network("tutorial_cnn", dropout=0.5)
+    spec, weights = web.read_model_js(
+        page_export.export_for_page(model, tmp_path / "dropout.js").read_text()
+    )
+    assert "Dropout" not in {l["keras_class"] for l in spec["layers"]}
+    assert any("skipped" in n for n in spec["meta"]["notes"])
+    (_, _), (x_test, _) = mnist
+    x = x_test[:50, ..., None].astype("float32") / 255.0
+    np.testing.assert_allclose(
+        web.forward(spec, weights, x)[-1], model.predict(x, verbose=0), atol=1e-6
+    )

@@ -463,7 +463,8 @@
     var text = el("div", { className: "cnn-x-text" });
     body.appendChild(text);
     if (l.type === "conv2d") {
-      text.appendChild(el("p", { text: "The " + e.size[0] + "\u00d7" + e.size[1] + " window of the input at rows " +
+      var source = sel.layer === 0 ? "the input" : "the maps of " + layerLabel(model, sel.layer - 1);
+      text.appendChild(el("p", { text: "The " + e.size[0] + "\u00d7" + e.size[1] + " window of " + source + " at rows " +
         e.rows.filter(function (r) { return r >= 0; }).join(", ") + " and columns " +
         e.cols.filter(function (c) { return c >= 0; }).join(", ") + ", in each of its " + e.channels.length +
         " channel" + (e.channels.length > 1 ? "s" : "") + ": window \u00d7 kernel = products, summed." }));
@@ -482,7 +483,8 @@
     } else if (l.type === "max_pool2d") {
       text.appendChild(el("p", { text: "The " + e.rows.length + "\u00d7" + e.cols.length + " window at rows " +
         e.rows.filter(function (r) { return r >= 0; }).join(", ") + " and columns " +
-        e.cols.filter(function (c) { return c >= 0; }).join(", ") + " of map " + sel.ch + " of the layer before; the largest value wins:" }));
+        e.cols.filter(function (c) { return c >= 0; }).join(", ") + " of map " + sel.ch + " of " +
+        layerLabel(model, sel.layer - 1) + "; the largest value wins:" }));
       text.appendChild(grid(e.window, e.cols.length, "cnn-x-window", e.winner));
       text.appendChild(el("p", {}, ["Winner: ", num(e.window[e.winner], "cnn-x-winner"), " (marked)."]));
     } else {

@@ -19,22 +19,26 @@ them, so a chapter needs only ``from cnn_helpers import speedrun as sr``:
 - :mod:`cnn_helpers.precision`: bfloat16 where the CPU has bf16 units (AMX,
   AVX-512 BF16) and oneDNN is on, float32 elsewhere. How much faster it is depends
   on the machine; the chapter's step table shows what it gained on the recorded one;
-- :mod:`cnn_helpers.speedrun_record`: measured runs cached, and the chapter's
-  recorded step table;
+- :mod:`cnn_helpers.speedrun_record`: the chapter's recorded step table and its
+  machine (:func:`measured_run`, here, measures a recipe once per machine and code);
 - :func:`cnn_helpers.model.accuracy` (here as ``test_accuracy``) and
   :func:`cnn_helpers.machine.onednn_enabled`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import numbers
+import platform
+import sys
 import time
 from dataclasses import dataclass, field
 
 from . import import_tensorflow_quietly
 
-import_tensorflow_quietly()
+tf = import_tensorflow_quietly()
 import keras  # noqa: E402
 
 from .batchnorm import FusedBatchNorm, recompute_batchnorm_statistics
@@ -42,7 +46,7 @@ from .data import load_mnist, preprocess
 from .machine import onednn_enabled
 from .model import INPUT_SHAPE, accuracy, compile_model, tutorial_layers
 from .model import make_optimizer as optimizer_by_name
-from .precision import bfloat16_supported, resolve_precision
+from .precision import BF16_FLAGS, bfloat16_supported, cpu_flags, resolve_precision
 from .schedule import OneCycle, learning_rate
 from .speedrun_recipe import (
     FINAL_RECIPE,
@@ -56,11 +60,11 @@ from .speedrun_recipe import (
 from .speedrun_record import (
     RECORDED_STEPS,
     machine_description,
-    measured_run,
     recorded_run,
     recorded_steps,
 )
-from .train import training_dataset
+from .store import SPEEDRUN, atomic_write_text, cache_dir
+from .train import TRAINING_MODULES, code_hash, training_dataset
 
 #: The speedrun's accuracy on the test set: the book's one accuracy.
 test_accuracy = accuracy
@@ -205,6 +209,69 @@ def speedrun(
     return SpeedResult(recipe, precision, model, timer.checkpoints, timer.seconds)
 
 
+# ---------------------------------------------------------------- measured once
+def speedrun_modules() -> tuple:
+    """The modules whose code turns a speed recipe into its numbers.
+
+    The speedrun's own (run, recipe, BatchNorm, schedule, precision) and the
+    training modules it shares with :mod:`cnn_helpers.train` (the network, the
+    recipe, the data's loading and preprocessing, the input pipeline).
+    """
+    from . import batchnorm, precision, schedule, speedrun_recipe
+
+    this = sys.modules[__name__]
+    return (this, speedrun_recipe, batchnorm, schedule, precision, *TRAINING_MODULES)
+
+
+def _result_key(recipe: SpeedRecipe, evaluate_every: float) -> str:
+    """Hash of what changes a run's numbers: recipe, code, versions, oneDNN, CPU."""
+    parts = {
+        "recipe": recipe.to_dict(),
+        "evaluate_every": evaluate_every,
+        "code": code_hash(*speedrun_modules()),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "onednn": onednn_enabled(),
+        "cpu": platform.processor() or platform.machine(),
+        "flags": sorted(cpu_flags() & (BF16_FLAGS | {"avx512f"})),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def measured_run(
+    recipe: SpeedRecipe, evaluate_every: float = 1.0, verbose: bool = False
+) -> dict:
+    """The checkpoints of ``speedrun(recipe, evaluate_every)``, measured once.
+
+    Returns ``{"recipe", "evaluate_every", "precision", "checkpoints": [[epochs,
+    seconds, test_acc], ...], "train_seconds", "from_cache"}``. The chapter's step
+    table needs only these numbers, not the model, so a rerun of the chapter reads
+    them from the book's cache folder (its ``speedrun/`` part) instead of training
+    again. The key covers the recipe, the code of every module the training depends on
+    (:func:`speedrun_modules`), the library versions, the oneDNN state and the
+    processor, so numbers measured elsewhere or by other code are never shown as
+    this machine's.
+    """
+    path = cache_dir() / SPEEDRUN / f"{_result_key(recipe, evaluate_every)}.json"
+    if path.exists():
+        try:
+            found = json.loads(path.read_text())
+            if found.get("recipe") == recipe.to_dict():
+                return {**found, "from_cache": True}
+        except (OSError, ValueError):
+            pass  # damaged: measure again and overwrite it
+    result = speedrun(recipe, evaluate_every, verbose=verbose)
+    found = {
+        "recipe": recipe.to_dict(),
+        "evaluate_every": evaluate_every,
+        "precision": result.precision,
+        "checkpoints": [[c.epochs, c.seconds, c.test_acc] for c in result.checkpoints],
+        "train_seconds": result.train_seconds,
+    }
+    atomic_write_text(path, json.dumps(found))
+    return {**found, "from_cache": False}
+
+
 __all__ = [
     "SpeedRecipe",
     "TUTORIAL_SPEED_RECIPE",
@@ -222,6 +289,7 @@ __all__ = [
     "recompute_batchnorm_statistics",
     "speedrun",
     "measured_run",
+    "speedrun_modules",
     "recorded_run",
     "recorded_steps",
     "RECORDED_STEPS",

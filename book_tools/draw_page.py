@@ -25,6 +25,12 @@ module is the Python side of that page:
   stored as uint8 grey levels (the network sees ``pixels / 255``, as in
   training). The page's JavaScript does the same, step by step, with the
   geometry read from the model file.
+- A reader's own network is written by :func:`cnn_helpers.page_export.export_for_page`
+  in the same format; the page opens it with a file picker, reads the JSON inside
+  without running it, and checks it as it checks ``model.js``. That is why
+  :func:`read_model_js` accepts data only (one comment, one ``window.CNN_MODEL =
+  {...};``) and refuses layer types and activations the page does not compute,
+  even in a file whose checksum was recomputed.
 - :func:`page_model` is the trained model the page shows: the recipe of
   :func:`cnn_helpers.recipe.page_recipe` (the tutorial's, unless the reader sets
   ``CNN_BOOK_PAGE_RECIPE``), from the training cache.

@@ -15,6 +15,12 @@
  *     states it for every layer (Python computes TensorFlow's SAME rule once,
  *     cnn_helpers.layers.same_pads; this file does not re-derive it).
  * Arithmetic is in float64, as in cnn_helpers.layers.
+ *
+ * For the page as a lab it also reads a model file the reader opens (parseModelText: the
+ * JSON inside is parsed, never run; loadModel then checks it like model.js), spells out
+ * how one cell of a layer was computed (explainCell), finds the input pixels a cell
+ * depends on (receptiveField) and moves a digit by whole pixels (shiftPixels, as
+ * cnn_helpers.shift.shift_images).
  */
 (function (root) {
   "use strict";

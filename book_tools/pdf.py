@@ -10,9 +10,15 @@
    through Playwright, offline (any request to another host is refused), waits for
    MathJax to typeset every formula and every image to decode, opens the folded
    cells (exercise solutions, hidden plot code) so the PDF shows them, and prints it
-   to A4 with page numbers and a bookmark outline. ``book_tools/static/cnn-book.css``
-   makes code wrap in print instead of being cut at the page's edge.
-3. The PDF is written to ``_build/pdf/cnn-book.pdf`` and, when the HTML book has been
+   to A4 with page numbers and a bookmark outline. Before printing, the page is laid
+   out at the printable width: ``book_tools/static/cnn-book.css`` wraps code (a
+   continued line indented) and tables, and text outputs wider than the page (the
+   model summaries) are shrunk to fit; the build fails if anything is still wider.
+   The "Draw a digit" page's live widget is replaced by a screenshot of the page at
+   work on an MNIST test digit, taken from the built HTML book.
+3. Chromium garbles the bookmarks of headings that wrap; each bookmark is given its
+   heading's text back (pypdf), in order.
+4. The PDF is written to ``_build/pdf/cnn-book.pdf`` and, when the HTML book has been
    built, copied to ``_build/html/cnn-book.pdf``, where every page's footer links to it
    (:mod:`book_tools.sphinx_ext`).
 
@@ -39,6 +45,11 @@ OUT = BUILD / "pdf" / "cnn-book.pdf"
 PDF_NAME = "cnn-book.pdf"
 HTML_COPY = BUILD / "html" / PDF_NAME
 from .paths import CHROMIUM  # noqa: E402  (the one Chromium path: book_tools.paths)
+from cnn_helpers.store import atomic_write_bytes  # noqa: E402
+
+#: The "Draw a digit" page, printed as a picture of itself at work.
+DRAW_DOC = "chapters/14_draw"
+DRAW_PICTURE = "draw-page-at-work.png"
 
 
 class PdfError(RuntimeError):
@@ -100,6 +111,149 @@ _FOOTER = (
 )
 
 
+#: The printable width of an A4 page with the margins below, in CSS pixels
+#: ((210 - 2 * 14) mm at 96 px per inch). The page is laid out at this width before
+#: printing, so what is measured is what is printed.
+PRINT_WIDTH_PX = round((210 - 2 * 14) / 25.4 * 96)
+#: Text outputs are shrunk at most to this fraction of their size to fit the page;
+#: beyond that they wrap.
+MIN_SCALE = 0.55
+
+_FIT_WIDE = """(minScale) => {
+    // Text outputs wider than the page (model.summary()'s drawn tables, long printouts)
+    // are shrunk until they fit: wrapping a drawn table would break its rows. Past
+    // minScale they wrap instead. Code cells wrap by the print style sheet.
+    const fitted = [];
+    document.querySelectorAll('div.cell_output pre, .output pre').forEach(pre => {
+        if (pre.closest('div.highlight') && !pre.closest('div.cell_output')) return;
+        pre.style.setProperty('white-space', 'pre', 'important');
+        const over = pre.scrollWidth - pre.clientWidth;
+        if (over <= 1) { pre.style.removeProperty('white-space'); return; }
+        const style = getComputedStyle(pre);
+        const size = parseFloat(style.fontSize);
+        const pad = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+        const scale = 0.99 * (pre.clientWidth - pad) / (pre.scrollWidth - pad);
+        if (scale >= minScale) {
+            let fs = size * scale;
+            pre.style.setProperty('font-size', fs.toFixed(2) + 'px', 'important');
+            for (let i = 0; i < 10 && pre.scrollWidth > pre.clientWidth; i++) {
+                fs *= 0.98;  // rounding of glyph widths: a little more
+                pre.style.setProperty('font-size', fs.toFixed(2) + 'px', 'important');
+            }
+        } else {
+            pre.style.setProperty('font-size', (size * minScale).toFixed(2) + 'px', 'important');
+            pre.style.setProperty('white-space', 'pre-wrap', 'important');
+            pre.style.setProperty('overflow-wrap', 'anywhere', 'important');
+        }
+        fitted.push(scale);
+    });
+    const cut = Array.from(document.querySelectorAll('div.cell_output pre, .output pre, table'))
+        .filter(el => el.getClientRects().length && el.scrollWidth > el.clientWidth + 1)
+        .map(el => el.textContent.slice(0, 60));
+    return {fitted: fitted.length, cut: cut};
+}"""
+
+#: The headings Chromium turns into the PDF's bookmarks, as the reader sees them.
+_HEADINGS = """() => Array.from(document.querySelectorAll('h1, h2, h3, h4, h5, h6'))
+    .filter(h => h.getClientRects().length > 0)
+    .map(h => {
+        const c = h.cloneNode(true);
+        c.querySelectorAll('.headerlink, mjx-assistive-mml, .toc-backref').forEach(n => n.remove());
+        return c.textContent.replace(/\\s+/g, ' ').trim();
+    })"""
+
+
+def draw_page_picture(html_dir: Path, browser, target: Path) -> Path:
+    """A screenshot of the "Draw a digit" page at work on an MNIST test digit.
+
+    The page's pad and panels are live widgets, which print as empty boxes; the PDF
+    shows this picture instead. It is taken from the built HTML book (``make book``
+    builds it first): the page loads its trained network, the first sample button
+    loads a test digit, and the panels (prediction, input, feature maps) are captured
+    once the prediction is shown.
+    """
+    page_file = html_dir / f"{DRAW_DOC}.html"
+    if not page_file.is_file():
+        raise PdfError(f"{page_file} is missing: build the HTML book first (`make book`)")
+    ctx = browser.new_context(viewport={"width": 1100, "height": 900}, device_scale_factor=2)
+    try:
+        ctx.route(lambda url: not url.startswith(("file:", "data:", "blob:")), lambda route: route.abort())
+        tab = ctx.new_page()
+        tab.goto(page_file.as_uri(), wait_until="load", timeout=120_000)
+        try:
+            tab.wait_for_selector('#cnn-draw[data-status="ready"]', timeout=60_000)
+            tab.locator("#cnn-samples button").first.click()
+            tab.wait_for_function("() => document.querySelector('#cnn-guess').textContent.trim() !== ''", timeout=30_000)
+        except Exception as exc:  # Playwright's TimeoutError and friends
+            status = tab.evaluate("() => (document.querySelector('#cnn-status') || {}).textContent")
+            raise PdfError(f"the draw page did not classify a test digit ({status!r}): {exc}") from exc
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tab.locator("#cnn-draw").screenshot(path=str(target))
+    finally:
+        ctx.close()
+    return target
+
+
+_SHOW_PICTURE = """(src) => {
+    const widget = document.querySelector('#cnn-draw');
+    if (!widget) return false;
+    const fig = document.createElement('figure');
+    fig.className = 'cnn-draw-print';
+    const img = document.createElement('img');
+    img.src = src;
+    img.alt = 'The Draw a digit page at work: an MNIST test digit on the pad, the network’s '
+        + 'prediction with its softmax bars, the 28 by 28 input and the feature maps of every layer.';
+    img.style.maxWidth = '100%';
+    const cap = document.createElement('figcaption');
+    cap.textContent = 'The page at work on an MNIST test digit (a picture taken when this PDF '
+        + 'was made; the page itself runs in the web book).';
+    fig.append(img, cap);
+    widget.replaceWith(fig);
+    document.querySelectorAll('.cnn-nets').forEach(n => n.remove());
+    return img.decode().then(() => true);
+}"""
+
+
+def fix_outline(pdf: Path, headings: list[str]) -> int:
+    """Give the PDF's bookmarks the headings' own text; return how many were changed.
+
+    Chromium builds the bookmarks from the printed text and garbles headings that
+    wrap or break across lines ("SummarySummary", "learnMNIST?"). Its bookmarks are
+    the page's headings in order, so each gets its heading's text back; a different
+    count is an error (the outline would be mislabelled).
+    """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=PdfReader(str(pdf)))
+    items = []
+
+    def walk(node):
+        while node is not None:
+            node = node.get_object()
+            items.append(node)
+            if "/First" in node:
+                walk(node["/First"])
+            node = node.get("/Next")
+
+    outlines = writer._root_object.get("/Outlines")
+    if outlines is not None and "/First" in outlines.get_object():
+        walk(outlines.get_object()["/First"])
+    if len(items) != len(headings):
+        raise PdfError(f"the PDF has {len(items)} bookmarks for {len(headings)} headings: cannot name them")
+    changed = 0
+    for item, title in zip(items, headings):
+        if str(item.get("/Title", "")) != title:
+            item[NameObject("/Title")] = TextStringObject(title)
+            changed += 1
+    tmp = pdf.with_name(pdf.name + ".tmp")
+    with open(tmp, "wb") as f:
+        writer.write(f)
+    atomic_write_bytes(pdf, tmp.read_bytes())
+    tmp.unlink()
+    return changed
+
+
 def print_pdf(page: Path, out: Path = OUT) -> dict:
     """Print ``page`` to ``out`` with Chromium; return what was checked on the page."""
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
@@ -115,13 +269,22 @@ def print_pdf(page: Path, out: Path = OUT) -> dict:
         try:
             ctx = browser.new_context(viewport={"width": 1100, "height": 1400})
             ctx.route(lambda url: not url.startswith(("file:", "data:", "blob:")), lambda route: route.abort())
+            picture = draw_page_picture(HTML_COPY.parent, browser, page.parent / "_images" / DRAW_PICTURE)
             tab = ctx.new_page()
             tab.goto(page.as_uri(), wait_until="load", timeout=120_000)
+            if not tab.evaluate(_SHOW_PICTURE, f"_images/{picture.name}"):
+                raise PdfError("the one-page book has no draw page widget (#cnn-draw) to replace")
             info = tab.evaluate(_PREPARE)
             if info["broken"] or info["untypeset"]:
                 raise PdfError(f"the page is not ready to print: {info['untypeset']} formulas not typeset, "
                                f"images not loaded: {info['broken'][:5]}")
             tab.emulate_media(media="print")
+            tab.set_viewport_size({"width": PRINT_WIDTH_PX, "height": 1100})
+            fit = tab.evaluate(_FIT_WIDE, MIN_SCALE)
+            if fit["cut"]:
+                raise PdfError(f"{len(fit['cut'])} outputs or tables are still wider than the page: {fit['cut'][:3]}")
+            info["shrunk_outputs"] = fit["fitted"]
+            info["headings"] = tab.evaluate(_HEADINGS)
             tab.pdf(
                 path=str(out), format="A4", print_background=True, outline=True, tagged=True,
                 margin={"top": "16mm", "bottom": "16mm", "left": "14mm", "right": "14mm"},
@@ -129,6 +292,7 @@ def print_pdf(page: Path, out: Path = OUT) -> dict:
             )
         finally:
             browser.close()
+    info["bookmarks_renamed"] = fix_outline(out, info["headings"])
     return info
 
 

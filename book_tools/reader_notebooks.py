@@ -45,7 +45,7 @@ from myst_nb.core.variables import format_plain_text
 
 from cnn_helpers.store import atomic_write_text
 
-ROOT = Path(__file__).resolve().parents[1]
+from .paths import ROOT  # the one root: book_tools.paths
 CHAPTERS = ROOT / "chapters"
 READERS = ROOT / "readers"
 #: Where glued values live in a stored output (what ``myst_nb.glue`` writes).

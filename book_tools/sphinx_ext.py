@@ -12,14 +12,18 @@ as ``make book``:
    it math would show as raw TeX with no warning. The build fails instead, saying
    what to run.
 3. **The phone fix and the book's styles.** ``static/cnn-book-phone.js`` makes the
-   sidebar buttons work (upstream theme bug, see that file) and
-   ``static/cnn-book.css`` lets wide figures scroll on phones and code wrap in print.
+   sidebar buttons work (upstream theme bug, see that file),
+   ``static/cnn-book-figures.js`` opens a figure full size on a click or tap and marks
+   wide outputs that scroll, and ``static/cnn-book.css`` fits figures to the column,
+   shows those marks and lays out the print (the PDF).
 4. **A link to the PDF** (``make pdf``, :mod:`book_tools.pdf`) in every page's footer.
 5. **Launch buttons open the readers' notebooks.** Binder and Colab read the
    notebook from the repository; the chapter itself would show its glue roles
    raw, so the buttons point at ``readers/NN_x.ipynb`` instead, the chapter with
    its numbers written into the prose (:mod:`book_tools.reader_notebooks`).
-6. **No script twice on a page** (below).
+6. **Figures have alt text that says what they show**, not their file path: a
+   sentence from the figure's title (below, :func:`figure_alt`).
+7. **No script twice on a page** (below).
 
 It removes duplicate ``<script>`` entries from every page. With Sphinx 7.4, an
 inline script that an extension registers after the builder has started is
@@ -32,13 +36,16 @@ would catch the duplicate coming back.
 """
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.errors import ConfigError
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: Files of ``static/`` added to every page.
-JS_FILES = ("cnn-book-phone.js",)
+JS_FILES = ("cnn-book-phone.js", "cnn-book-figures.js")
 CSS_FILES = ("cnn-book.css",)
 
 
@@ -135,6 +142,73 @@ def _launch_readers(app, pagename, templatename, context, doctree) -> None:
                 button["url"] = readers_url(button["url"], pagename, Path(app.srcdir))
 
 
+# ---------------------------------------------------------------- alt text of figures
+#: A title given in a plotting call: ``fig.suptitle("...")``, ``ax.set_title(f"...")``,
+#: ``title="..."`` (the book's viz helpers take one too).
+_TITLE_CALL = re.compile(
+    r"\b(suptitle|set_title|title)\s*[(=]\s*(f?)(\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*')"
+)
+
+
+def _title_text(is_f: str, literal: str) -> str:
+    try:
+        text = ast.literal_eval(literal)
+    except (SyntaxError, ValueError):
+        text = literal.strip("\"'")
+    if is_f:  # a value computed at run time: "…" stands for it
+        text = re.sub(r"\{[^{}]*\}", "…", text.replace("{{", "\0").replace("}}", "\1"))
+        text = text.replace("\0", "{").replace("\1", "}")
+    return " ".join(text.split())
+
+
+def figure_alt(code: str, fallback: str = "") -> str:
+    """Alt text for the figure a code cell draws: a sentence from its title.
+
+    Why from the code: the title is drawn into the PNG's pixels, so a build cannot
+    read it back, and the cell's plotting calls are the one place the book writes it.
+    The figure's ``suptitle`` when it has one, else its panels' titles (up to three);
+    parts computed at run time (f-string fields) read "…". A figure with no title
+    gets ``fallback`` (the section it is in).
+    """
+    found = [(kind, _title_text(f, lit)) for kind, f, lit in _TITLE_CALL.findall(code)]
+    found = [(k, t) for k, t in found if t.strip(" …")]
+    sup = [t for k, t in found if k == "suptitle"]
+    titles = sup[:1] or list(dict.fromkeys(t for _, t in found))[:3]
+    text = "; ".join(titles) or fallback
+    if not text:
+        return "A figure drawn by the code cell above."
+    text = text.rstrip(" .:;,")
+    return f"Figure: {text[0].upper()}{text[1:]}."
+
+
+def _cell_code(cell: nodes.Element) -> str:
+    return "\n".join(block.astext() for block in cell.findall(nodes.literal_block) if not _in_output(block))
+
+
+def _in_output(node: nodes.Node) -> bool:
+    while node is not None:
+        if "cell_output" in (getattr(node, "get", lambda *_: [])("classes", []) or []):
+            return True
+        node = node.parent
+    return False
+
+
+def _set_alt_texts(app, doctree) -> None:
+    for image in list(doctree.findall(nodes.image)):
+        alt = str(image.get("alt", "")).strip()
+        if alt and alt != image.get("uri") and not re.search(r"\.(png|jpe?g|svg)$", alt):
+            continue  # an author's own alt text stays
+        cell, section = image.parent, None
+        while cell is not None and "cell" not in cell.get("classes", []):
+            cell = cell.parent
+        node = image
+        while node is not None and not isinstance(node, nodes.section):
+            node = node.parent
+        if node is not None and node.children and isinstance(node[0], nodes.title):
+            section = node[0].astext()
+        image["alt"] = figure_alt(_cell_code(cell) if cell is not None else "", section or "")
+
+
 def _add_static(app, config) -> None:
     if str(STATIC) not in [str(p) for p in config.html_static_path]:
         config.html_static_path.append(str(STATIC))
@@ -164,6 +238,7 @@ def setup(app):
         app.add_js_file(name)
     for name in CSS_FILES:
         app.add_css_file(name)
+    app.connect("doctree-read", _set_alt_texts)
     app.connect("html-page-context", _link_pdf)
     app.connect("html-page-context", _launch_readers, priority=510)  # after the theme's (501)
     app.connect("html-page-context", _dedupe_scripts, priority=900)

@@ -38,6 +38,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import socketserver
 import subprocess
 import sys
@@ -864,43 +865,142 @@ def test_laptop_chapter_list_button_collapses_the_sidebar(server, open_context):
     assert not rec.problems(), rec.problems()
 
 
-def test_figures_stay_readable_at_phone_width(server, open_context):
-    """At 390 px every figure shows at least 3/4 of its natural size, scrolling in its cell.
+def test_figures_fit_the_phone_and_open_full_size(server, open_context):
+    """At 390 px every figure shows whole inside the column, and a tap opens it full size.
 
-    A figure wider than the column scrolls sideways inside its output (the page itself
-    never scrolls sideways), instead of shrinking until its labels are unreadable.
+    Wide text outputs and tables scroll inside their box, never the page, and a box
+    with more to its right carries the visible cue (an inner shadow, ``cnn-more-right``).
     """
     ctx, rec = open_context(**PHONE)
     page = ctx.new_page()
-    problems, widths = [], []
+    problems, figures, wide_boxes = [], 0, 0
     for docname in TOC:
         page.goto(page_url(server, docname), wait_until="load")
         undecoded_images(page)
         page_width = page.evaluate("() => document.documentElement.scrollWidth")
         if page_width > PHONE["viewport"]["width"] + 1:
             problems.append(f"{docname}: the page scrolls sideways ({page_width} px)")
-        for natural, shown, scrolls in page.evaluate(
+        found = page.evaluate(
             """() => Array.from(document.querySelectorAll('div.cell_output img')).map(img => {
-                const box = img.closest('div.cell_output');
-                return [img.naturalWidth, img.getBoundingClientRect().width, box.scrollWidth > box.clientWidth];
+                const r = img.getBoundingClientRect();
+                const col = img.closest('article, main').getBoundingClientRect();
+                const link = img.closest('a.cnn-figure-link');
+                return {src: img.getAttribute('src'), left: r.left, right: r.right, width: r.width,
+                        colLeft: col.left, colRight: col.right, natural: img.naturalWidth,
+                        ratio: r.height / r.width, naturalRatio: img.naturalHeight / img.naturalWidth,
+                        link: link ? link.getAttribute('href') : null};
             })"""
+        )
+        for fig in found:
+            figures += 1
+            name = f"{docname}: {fig['src']}"
+            if fig["left"] < fig["colLeft"] - 0.5 or fig["right"] > fig["colRight"] + 0.5:
+                problems.append(f"{name} spans {fig['left']:.0f}-{fig['right']:.0f} px, the column "
+                                f"{fig['colLeft']:.0f}-{fig['colRight']:.0f} px")
+            if fig["width"] > PHONE["viewport"]["width"]:
+                problems.append(f"{name} is {fig['width']:.0f} px wide on a 390 px screen")
+            if abs(fig["ratio"] - fig["naturalRatio"]) > 0.02 * fig["naturalRatio"]:
+                problems.append(f"{name} is distorted")
+            if fig["link"] is None or not fig["link"].endswith(fig["src"].split("/")[-1]):
+                problems.append(f"{name}: a tap does not open it full size (link {fig['link']!r})")
+        for box in page.evaluate(
+            """() => Array.from(document.querySelectorAll(
+                    'div.cell_output pre, div.cell_output .output, .pst-scrollable-table-container'))
+                .filter(b => b.getClientRects().length && b.scrollWidth > b.clientWidth + 1)
+                .map(b => [b.className, getComputedStyle(b).overflowX, getComputedStyle(b).boxShadow])"""
         ):
-            widths.append(shown / natural)
-            if shown < 0.74 * natural:
-                problems.append(f"{docname}: a {natural} px figure is shown {shown:.0f} px wide")
-            if shown > PHONE["viewport"]["width"] and not scrolls:
-                problems.append(f"{docname}: a {shown:.0f} px figure is cut, its cell does not scroll")
-    wide = next(
-        (d for d in TOC if page.goto(page_url(server, d)) and page.evaluate(
-            "() => Array.from(document.querySelectorAll('div.cell_output img')).some(i => i.naturalWidth > 1000)")),
-        None,
-    )
-    if wide:
-        page.locator("div.cell_output img").first.scroll_into_view_if_needed()
-        page.screenshot(path=str(SHOTS / "phone_figure.png"))
-    assert widths, "no figure found in the book"
-    REPORT["phone_figures_checked"] = len(widths)
+            wide_boxes += 1
+            cls, overflow, shadow = box
+            if overflow not in ("auto", "scroll") or "cnn-more-right" not in cls or shadow == "none":
+                problems.append(f"{docname}: a wide box ({cls!r}) does not scroll with a cue "
+                                f"(overflow-x {overflow}, shadow {shadow})")
+    # A tap on a figure opens its PNG.
+    page.goto(page_url(server, "chapters/07_learning"), wait_until="load")
+    link = page.locator("a.cnn-figure-link").last
+    link.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "phone_figure.png"))
+    with ctx.expect_page() as opened:
+        link.tap()
+    full = opened.value
+    full.wait_for_load_state("load")
+    assert full.url.endswith(".png"), f"a tap on a figure opened {full.url}, not the figure"
+    full.close()
+    REPORT["phone_figures_checked"] = figures
+    REPORT["phone_wide_boxes_with_cue"] = wide_boxes
+    assert figures > 40, f"only {figures} figures found in the book"
     assert not problems, "\n  ".join(problems)
+    assert not rec.problems(), rec.problems()
+
+
+# ---------------------------------------------------------------- accessibility
+AXE = ROOT / "_build" / "tools" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_VERSION = "4.10.3"
+#: Pages checked with axe-core: a chapter with figures, code, tables and math.
+AXE_PAGES = ["chapters/06_model"]
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core from npm (installed once into _build/tools/, which git ignores)."""
+    if not AXE.is_file():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is needed to fetch axe-core for the accessibility test: apt-get install npm", pytrace=False)
+        proc = subprocess.run(
+            [npm, "install", "--silent", "--no-save", "--no-package-lock", "--prefix",
+             str(AXE.parents[2]), f"axe-core@{AXE_VERSION}"], capture_output=True, text=True,
+        )
+        if proc.returncode != 0 or not AXE.is_file():
+            pytest.fail(f"npm install axe-core@{AXE_VERSION} failed:\n{proc.stderr[-2000:]}", pytrace=False)
+    return AXE.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("docname", AXE_PAGES)
+def test_no_serious_accessibility_violation(docname, server, open_context, axe_source):
+    ctx, rec = open_context()
+    page = ctx.new_page()
+    page.goto(page_url(server, docname), wait_until="load")
+    wait_for_math(page)
+    page.add_script_tag(content=axe_source)
+    result = page.evaluate(
+        "async () => { const r = await axe.run(document, {resultTypes: ['violations']});"
+        " return r.violations.map(v => ({id: v.id, impact: v.impact, n: v.nodes.length,"
+        " where: v.nodes.slice(0, 3).map(n => n.target.join(' '))})); }"
+    )
+    bad = [v for v in result if v["impact"] in ("serious", "critical")]
+    REPORT.setdefault("axe_violations", {})[docname] = {v["id"]: v["impact"] for v in result}
+    assert not bad, f"{docname}: " + "; ".join(f"{v['id']} ({v['impact']}, {v['n']}x: {v['where']})" for v in bad)
+
+
+def test_figures_have_alt_text_from_their_titles(built_book):
+    """No figure's alt text is its file path; each is a sentence ("Figure: ... .")."""
+    problems, checked = [], 0
+    for docname in TOC:
+        page = (built_book / f"{docname}.html").read_text(encoding="utf-8")
+        for tag in re.findall(r'<div class="cell_output[^"]*">\s*<img [^>]*>', page):
+            checked += 1
+            alt = re.search(r'alt="([^"]*)"', tag)
+            alt = alt.group(1) if alt else ""
+            if not re.fullmatch(r"Figure: \S.*\.", alt) or re.search(r"\.(png|jpe?g|svg)\b", alt):
+                problems.append(f"{docname}: alt {alt[:80]!r}")
+    assert checked > 40, f"only {checked} figures found"
+    assert not problems, "\n  ".join(problems)
+    # One known title, read from the chapter's code (chapter 7's saliency figure).
+    page = (built_book / "chapters/07_learning.html").read_text(encoding="utf-8")
+    assert 'alt="Figure: Saliency of the predicted class, first five test digits."' in page
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+def test_colour_mode_follows_the_system(scheme, server, open_context):
+    ctx, rec = open_context(color_scheme=scheme)
+    page = ctx.new_page()
+    page.goto(page_url(server, TOC[1]), wait_until="load")
+    page.wait_for_function("() => document.documentElement.dataset.theme")
+    theme = page.evaluate("() => document.documentElement.dataset.theme")
+    background = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    assert theme == scheme, f"a {scheme} system gets the {theme} book"
+    channels = [int(c) for c in re.findall(r"\d+", background)[:3]]
+    assert (sum(channels) < 3 * 128) == (scheme == "dark"), f"{scheme} mode paints the page {background}"
     assert not rec.problems(), rec.problems()
 
 
@@ -1009,3 +1109,65 @@ def test_every_page_links_to_the_pdf(book_pdf, server, open_context):
         assert resp.status == 200 and resp.headers.get("content-type") == "application/pdf", docname
         assert len(resp.body()) == size, f"{docname}: the linked PDF is not the one `make pdf` wrote"
     assert not rec.problems(), rec.problems()
+
+
+def _html_headings(built_book: Path) -> list[str]:
+    """Every heading of the HTML book's chapters, in reading order, as the reader sees it."""
+    from html import unescape
+
+    found = []
+    for docname in TOC:
+        page = (built_book / f"{docname}.html").read_text(encoding="utf-8")
+        article = page[page.index("<article"):page.index("</article>")]
+        for _, inner in re.findall(r"<h([1-6])\b[^>]*>(.*?)</h\1>", article, flags=re.S):
+            inner = re.sub(r'<a class="headerlink".*?</a>', "", inner, flags=re.S)
+            found.append(" ".join(unescape(re.sub(r"<[^>]+>", "", inner)).split()))
+    return found
+
+
+def test_pdf_bookmarks_equal_the_headings(book_pdf, built_book):
+    from pypdf import PdfReader
+
+    def flat(items):
+        for item in items:
+            yield from flat(item) if isinstance(item, list) else [item]
+
+    bookmarks = [" ".join(item.title.split()) for item in flat(PdfReader(str(book_pdf)).outline)]
+    # The PDF's first page lists the chapters under "Contents" (the one-page build's
+    # own heading, which no page of the HTML book has).
+    assert bookmarks[1] == "Contents", bookmarks[:3]
+    del bookmarks[1]
+    headings = _html_headings(built_book)
+    assert len(headings) > 100
+    assert bookmarks == headings, next(
+        (f"bookmark {i}: {b!r}, heading {h!r}" for i, (b, h) in enumerate(zip(bookmarks, headings)) if b != h),
+        f"{len(bookmarks)} bookmarks, {len(headings)} headings",
+    )
+
+
+def test_pdf_tables_are_whole_on_the_summary_pages(book_pdf):
+    """Chapter 6's model.summary() tables: every Param # is in the text layer, not cut."""
+    from pypdf import PdfReader
+
+    pages = [p.extract_text() or "" for p in PdfReader(str(book_pdf)).pages]
+    summary = [i for i, t in enumerate(pages) if "Param #" in t or "conv2d_1 (Conv2D)" in t]
+    assert summary, "no model.summary() table found in the PDF"
+    rows = [line for i in summary for line in pages[i].splitlines() if "conv2d_1 (Conv2D)" in line]
+    assert rows, "the summary pages have no conv2d_1 row"
+    # conv2d_1 is the second convolution: (3*3*32 + 1) * 64 = 18,496 parameters.
+    assert all("18,496" in row for row in rows), f"a Param # is cut: {rows}"
+
+
+def test_pdf_prints_the_draw_page_as_a_picture(book_pdf):
+    from pypdf import PdfReader
+
+    from book_tools.pdf import DRAW_PICTURE, SINGLEHTML
+
+    reader = PdfReader(str(book_pdf))
+    texts = [p.extract_text() or "" for p in reader.pages]
+    at = [i for i, t in enumerate(texts) if "picture taken when this PDF" in t]
+    assert len(at) == 1, "the draw page's picture caption is not in the PDF once"
+    assert _image_count(reader.pages[at[0]]) >= 1, "the draw page's page has no picture"
+    assert not any("Loading the trained network" in t for t in texts), "the live widget was printed"
+    assert (SINGLEHTML / "_images" / DRAW_PICTURE).stat().st_size > 20_000
+

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import cnn_helpers  # noqa: F401
-from cnn_helpers import precision, speedrun as sr
+from cnn_helpers import batchnorm, machine, precision, schedule, speedrun_record
+from cnn_helpers import speedrun as sr
 from cnn_helpers.recipe import TRAIN_IMAGES
 from cnn_helpers.data import preprocess
 
@@ -84,8 +85,6 @@ def test_resolve_precision(monkeypatch):
 
 def test_bfloat16_reads_onednn_as_tensorflow_loaded_it(monkeypatch):
     """The environment variable is read by TensorFlow once; what it loaded decides."""
-    from cnn_helpers import machine
-
     assert sr.onednn_enabled is machine.onednn_enabled
     flags = {"amx_bf16"}
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # too late to change TensorFlow
@@ -98,7 +97,7 @@ def test_bfloat16_reads_onednn_as_tensorflow_loaded_it(monkeypatch):
 
 # ---------------------------------------------------------------- the schedule
 def test_one_cycle_warms_up_then_decays_to_zero():
-    s = sr.OneCycle(peak=0.01, total_steps=100, warmup=0.2)
+    s = schedule.OneCycle(peak=0.01, total_steps=100, warmup=0.2)
     rates = np.array([float(s(k)) for k in range(0, 101)])
     assert rates[0] == pytest.approx(0.001)
     assert rates[20] == pytest.approx(0.01)
@@ -121,7 +120,7 @@ def test_linear_decay_starts_at_the_peak():
 def test_fused_batchnorm_matches_keras(shape):
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(shape) * 3 + 2).astype("float32")
-    ours = sr.FusedBatchNorm(momentum=0.9)
+    ours = batchnorm.FusedBatchNorm(momentum=0.9)
     theirs = keras.layers.BatchNormalization(momentum=0.9)
     for layer in (ours, theirs):
         layer.build(x.shape)
@@ -284,7 +283,8 @@ def test_a_missing_or_damaged_record_names_the_command_that_writes_it(tmp_path, 
 
 
 def test_the_committed_record_has_the_tutorial_and_final_recipes_and_its_machine():
-    record = sr.recorded_steps()
+    record = speedrun_record.recorded_steps()
+    assert record == sr.recorded_steps()
     assert {"cpu", "cores", "onednn", "tensorflow", "date"} <= set(record["machine"])
     for recipe, every in ((sr.TUTORIAL_SPEED_RECIPE, 1.0), (sr.FINAL_RECIPE, 0.5)):
         run = sr.recorded_run(recipe, every)

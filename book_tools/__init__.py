@@ -3,6 +3,7 @@
 - ``build``      -- ``make book``: local MathJax, the draw page's model, ``jupyter-book build``
 - ``draw_page``  -- the "Draw a digit" page: model export, preprocessing, reference forward pass
 - ``bench``      -- ``make bench``: training speed next to the CPU's matmul rate
-- ``execute``    -- ``make execute``: re-run chapters in place
+- ``execute``    -- ``make execute [NB=...]``: re-run chapters in place
+- ``paths``      -- the repository's root and the Chromium binary, written once
 - ``sphinx_ext`` -- the book's Sphinx fixes
 """

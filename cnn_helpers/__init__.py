@@ -4,21 +4,25 @@ Import this package *before* Keras or TensorFlow: it sets the environment
 variables TensorFlow reads once, at import time (quiet C++ logs, the oneDNN
 kernels that are fastest on this CPU, the Keras backend).
 
-Modules, one concept each:
+Modules, one concept each (ARCHITECTURE.md maps them, with what each imports):
 
+- ``store``     -- what goes on disk: the cache folder, atomic writes, the one lock
 - ``data``      -- real MNIST (online or offline), its fingerprint, the tutorial's preprocessing
 - ``layers``    -- NumPy forward and backward passes of every layer the tutorial's network uses
 - ``forward``   -- a whole network as plain data, and its forward pass with ``layers``
 - ``shift``     -- digits moved by whole pixels, and accuracy on shifted test sets
-- ``model``     -- the tutorial's network, shape and parameter formulas, summary tables
+- ``model``     -- the tutorial's network (written once), compile, accuracy, shape formulas
 - ``recipe``    -- what a training run is (no TensorFlow): the tutorial's recipe, the claim
+- ``machine``   -- the machine a number was computed on, and oneDNN as TensorFlow loaded it
 - ``train``     -- reproducible, fast training
 - ``cache``     -- the safe cache of trained models
-- ``speedrun``  -- the fastest recipe to 0.99: BatchNorm, one-cycle, bfloat16, time to 0.99
+- ``seed_record`` and ``claims`` -- many runs of the tutorial's recipe, and claims judged on them
+- ``page_export`` -- any network of the book's layers as a file the draw page opens
+- ``speedrun``  -- the fastest recipe to 0.99 (with ``speedrun_recipe``, ``batchnorm``,
+  ``schedule``, ``precision`` and ``speedrun_record``, which it re-exports)
 - ``notebooks`` -- numbers glued by an executed chapter, and running a chapter with parameters
 - ``sweep``     -- one training notebook run per variant of a recipe (papermill)
 - ``viz``       -- the book's one figure style and shared plots
-- ``page_export`` -- your own network on the "Draw a digit" page (``export_for_page``)
 
 The book's own tooling (building, the draw page's export, benchmarks) lives
 apart, in the ``book_tools`` package.

@@ -168,3 +168,43 @@ def test_format_table_aligns_numbers_right_and_text_left():
 def test_format_table_rejects_ragged_rows():
     with pytest.raises(ValueError, match="every row needs 2 values"):
         m.format_table([[1, 2, 3]], ["a", "b"])
+
+
+# ---------------------------------------------------------------- written once
+def test_the_tutorial_model_compiles_with_the_tutorials_recipe():
+    from cnn_helpers.recipe import TUTORIAL_RECIPE
+
+    model = m.build_tutorial_model()
+    assert type(model.optimizer).__name__.lower() == TUTORIAL_RECIPE.optimizer
+    assert model.loss == TUTORIAL_RECIPE.loss
+    # another optimizer and rate go through the same one function
+    adam = m.compile_model(m.build_tutorial_model(compile=False), "adam", learning_rate=0.01)
+    assert type(adam.optimizer).__name__ == "Adam"
+    assert float(adam.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_make_optimizer_keeps_keras_default_rate_as_a_name():
+    assert m.make_optimizer("rmsprop") == "rmsprop"
+    assert float(m.make_optimizer("sgd", 0.5).learning_rate) == pytest.approx(0.5)
+
+
+def test_tutorial_layers_with_another_hidden_block_and_dtype():
+    """The speedrun's way of reusing the architecture: same names, its own blocks."""
+    def block(layer_type, *args, name, **kwargs):
+        return [layer_type(*args, name=name, **kwargs), keras.layers.ReLU(name=f"{name}_relu")]
+
+    layers = m.tutorial_layers(block, dtype="mixed_bfloat16")
+    names = [layer.name for layer in layers]
+    assert [n for n in names if not n.endswith("_relu")] == list(m.TUTORIAL_LAYER_NAMES)
+    assert len(names) == len(m.TUTORIAL_LAYER_NAMES) + 4  # one ReLU per hidden layer
+    assert layers[0].compute_dtype == "bfloat16" and layers[-1].compute_dtype == "float32"
+
+
+def test_accuracy_takes_one_hot_or_integer_labels():
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Softmax()])
+    x = np.array([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0], [5.0, 0, 0]], "float32")
+    labels = np.array([0, 1, 1, 0])
+    assert m.accuracy(model, x, labels) == 0.75
+    assert m.accuracy(model, x, np.eye(3)[labels]) == 0.75
+    with pytest.raises(ValueError, match="4 images but 3 labels"):
+        m.accuracy(model, x, labels[:3])

@@ -25,3 +25,27 @@ def test_unknown_peer_fails_loudly(capsys):
 def test_every_peer_is_documented():
     for name in bench.PEERS:
         assert f"``{name}``" in bench.__doc__
+
+
+def test_each_peer_gets_only_what_it_uses(monkeypatch, capsys):
+    """book_path took a data argument it ignored; the speedrun loaded MNIST again."""
+    calls = {}
+
+    def fake(name):
+        def peer(*args):
+            calls[name] = args
+            return {"seconds": [1.0], "t99": 1.0, "weights": []}
+        return peer
+
+    for name in ("book_path", "book_path_steps_per_execution", "plain_fit", "bare_step",
+                 "speedrun_path"):
+        monkeypatch.setattr(bench, name, fake(name))
+    monkeypatch.setattr(bench, "matmul_gflops", lambda: 100.0)
+    monkeypatch.setattr(bench, "numpy_matmul_gflops", lambda: 100.0)
+    bench.main(["--epochs", "2"])
+    assert calls["book_path"] == (2,)
+    (raw_train, _), _ = calls["speedrun_path"][0]
+    assert raw_train.dtype == "uint8" and raw_train.shape == (60_000, 28, 28)
+    epochs, ((x, y), _) = calls["plain_fit"]
+    assert epochs == 2 and x.dtype == "float32" and y.shape == (60_000, 10)
+    assert "to 0.99" in capsys.readouterr().out

@@ -109,14 +109,19 @@ def compile_model(
     learning_rate=None,
     loss: str = TUTORIAL_RECIPE.loss,
     metrics: tuple[str, ...] = ("accuracy",),
+    **options,
 ) -> keras.Model:
     """Compile ``model`` the book's one way; by default with the tutorial's recipe.
 
     Every training in the book compiles through here, so the tutorial's optimizer and
-    loss are written once, in :data:`cnn_helpers.recipe.TUTORIAL_RECIPE`.
+    loss are written once, in :data:`cnn_helpers.recipe.TUTORIAL_RECIPE`. ``options``
+    go to ``model.compile`` (e.g. ``steps_per_execution``).
     """
     model.compile(
-        optimizer=make_optimizer(optimizer, learning_rate), loss=loss, metrics=list(metrics)
+        optimizer=make_optimizer(optimizer, learning_rate),
+        loss=loss,
+        metrics=list(metrics),
+        **options,
     )
     return model
 

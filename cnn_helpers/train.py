@@ -271,8 +271,7 @@ def check_finite(result: TrainResult) -> None:
     """
     losses = [result.test_loss, *result.history.get("loss", []), *result.history.get("val_loss", [])]
     bad_loss = not np.all(np.isfinite(losses))
-    bad_weights = [w.name if hasattr(w, "name") else str(i)
-                   for i, w in enumerate(result.model.weights)
+    bad_weights = [getattr(w, "path", w.name) for w in result.model.weights
                    if not np.all(np.isfinite(np.asarray(w)))]
     if bad_loss or bad_weights:
         found = (["the loss"] if bad_loss else []) + (

@@ -34,8 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from . import import_tensorflow_quietly
-from . import store
+from . import import_tensorflow_quietly, store
 
 import_tensorflow_quietly()
 import keras  # noqa: E402

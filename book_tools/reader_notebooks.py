@@ -212,17 +212,21 @@ def stale_readers(target: Path = READERS) -> list[str]:
 def write_downloads(html_dir: Path, chapter_dir: Path = CHAPTERS) -> list[Path]:
     """Replace the web book's downloadable sources (``_sources/chapters/``) with readers' versions."""
     sources = html_dir / "_sources" / chapter_dir.name
-    written = []
-    for path in chapters(chapter_dir):
+    written, failed = [], []
+    pages = [(p, reader_text) for p in chapters(chapter_dir)]
+    pages += [(p, resolve_markdown_page) for p in sorted(chapter_dir.glob("*.md"))]
+    for path, make in pages:
         dest = sources / path.name
-        if dest.exists():
-            atomic_write_text(dest, reader_text(path))
-            written.append(dest)
-    for page in sorted(chapter_dir.glob("*.md")):
-        dest = sources / page.name
-        if dest.exists():
-            atomic_write_text(dest, resolve_markdown_page(page))
-            written.append(dest)
+        if not dest.exists():
+            continue
+        try:
+            atomic_write_text(dest, make(path))
+        except GlueError as exc:
+            failed.append(str(exc))
+            continue
+        written.append(dest)
+    if failed:
+        raise GlueError("\n".join(failed))
     return written
 
 

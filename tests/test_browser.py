@@ -932,6 +932,25 @@ def test_figures_fit_the_phone_and_open_full_size(server, open_context):
     assert not rec.problems(), rec.problems()
 
 
+@pytest.mark.parametrize("width", [1366, 1700, 900, 390])
+def test_one_search_box_and_code_fits_at_laptop_width(width, server, open_context):
+    ctx, rec = open_context(viewport={"width": width, "height": 800})
+    page = ctx.new_page()
+    page.goto(page_url(server, "chapters/06_model"), wait_until="load")
+    searches = page.evaluate(
+        """() => Array.from(document.querySelectorAll('button.search-button__button, button.search-button'))
+            .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden').length"""
+    )
+    assert searches == 1, f"{searches} search boxes or buttons at {width} px"
+    if width >= 1366:
+        wide = page.evaluate(
+            """() => Array.from(document.querySelectorAll('div.cell_input div.highlight pre'))
+                .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.scrollWidth - p.clientWidth)"""
+        )
+        assert not wide, f"at {width} px {len(wide)} code cells are wider than their column by {wide} px"
+    assert not rec.problems(), rec.problems()
+
+
 # ---------------------------------------------------------------- accessibility
 AXE = ROOT / "_build" / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_VERSION = "4.10.3"

@@ -15,8 +15,10 @@ book's NumPy layers compute, whatever the weights.
 - a moved digit is ``cnn_helpers.shift.shift_images``'s;
 - damaged files, unsupported layers and files holding code are refused with a
   message, and the page keeps the network it had;
-- at desktop and phone width, from disk: the pad and the answer share the screen,
-  the prediction is in a live region, keyboard focus is visible.
+- at desktop and phone width, from disk: a network dropped on the page loads, the
+  pad and the answer share the screen, a tapped map is shown enlarged, the
+  prediction is in a live region, keyboard focus is visible, and axe-core finds no
+  serious or critical violation.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from book_tools import draw_page as web  # noqa: E402
 from cnn_helpers import layers as L  # noqa: E402
 from cnn_helpers.page_export import export_for_page  # noqa: E402
 from cnn_helpers.shift import shift_images  # noqa: E402
+from test_browser import axe_source  # noqa: E402,F401  (the fixture: axe-core from npm, installed once)
 
 pytestmark = pytest.mark.browser
 
@@ -430,7 +433,7 @@ def test_export_refuses_an_unsupported_layer(tmp_path):
 
 # ---------------------------------------------------------------- from disk, desktop and phone
 @pytest.mark.parametrize("width", ["desktop", "phone"])
-def test_from_disk_at_desktop_and_phone_width(width, browser, site, tmp_path, book_spec):
+def test_from_disk_at_desktop_and_phone_width(width, browser, site, tmp_path, book_spec, axe_source):
     options = DESKTOP if width == "desktop" else PHONE
     page, problems = open_page(browser, site, **options)
     try:
@@ -481,6 +484,13 @@ def test_from_disk_at_desktop_and_phone_width(width, browser, site, tmp_path, bo
         assert big_w >= 4 * cb["width"] / 16, f"the tapped map is not enlarged ({big_w} px)"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / f"14_draw__lab-{width}-map.png"))
+        # axe-core on the page at work (two networks, the click view open): nothing serious.
+        # preload off: from file:// axe may not fetch the stylesheets, and would log errors.
+        page.add_script_tag(content=axe_source)
+        found = page.evaluate(
+            "async () => (await axe.run(document.getElementById('cnn-draw'), {resultTypes: ['violations'], preload: false}))"
+            ".violations.map(v => [v.id, v.impact, v.nodes.slice(0, 3).map(n => n.target.join(' '))])")
+        assert not [v for v in found if v[1] in ("serious", "critical")], found
         pad.scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / f"14_draw__lab-{width}.png"))
         # Keyboard focus on a sample button is visible (a real outline, not a 1-px colour change).

@@ -395,3 +395,45 @@ def test_the_package_ships_its_data_files_to_colab():
     assert {"train_recipe.ipynb", "speedrun_steps.json"} <= set(data)
     missing = [name for name in data if not any(fnmatch(name, pat) for pat in patterns)]
     assert not missing, f"add to [tool.setuptools.package-data] in pyproject.toml: {missing}"
+
+
+# ---------------------------------------------------------------- the developer's loop
+def make(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def test_plain_make_prints_the_targets_and_installs_nothing():
+    plain, help_ = make(), make("help")
+    assert plain.returncode == help_.returncode == 0 and plain.stdout == help_.stdout
+    for target in ("book", "test", "quick", "check", "execute", "unit", "lab", "pdf"):
+        assert re.search(rf"^  {target}\s", plain.stdout, re.MULTILINE), target
+    assert "PYTHON=" in plain.stdout and "NB=" in plain.stdout
+    assert "pip install" not in make("-n").stdout  # a dry run of the default goal
+
+
+def test_check_and_execute_take_one_chapter():
+    chapter = "chapters/04_pooling.ipynb"
+    missing = make("check")
+    assert missing.returncode != 0 and "NB=" in missing.stdout + missing.stderr
+    # dry runs (-n), with the venv's stamp taken as up to date (-o)
+    check = make("-n", "-o", ".venv/.installed", "check", f"NB={chapter}").stdout
+    assert f"pytest {chapter} --nbval" in check and "ONEDNN" not in check
+    portable = make("-n", "-o", ".venv/.installed", "check", f"NB={chapter}", "PORTABLE=1")
+    assert "TF_ENABLE_ONEDNN_OPTS=0" in portable.stdout and ".cache-onednn-off" in portable.stdout
+    one = make("-n", "-o", ".venv/.installed", "execute", f"NB={chapter}").stdout
+    assert f"book_tools.execute {chapter}" in one
+    every = make("-n", "-o", ".venv/.installed", "execute").stdout
+    assert "book_tools.execute chapters/*.ipynb" in every
+
+
+def test_quick_runs_the_unit_tests_and_the_chapters_without_trained_weights():
+    quick = make("-n", "-o", ".venv/.installed", "quick").stdout
+    assert '-m "not slow and not browser"' in quick and "--nbval" in quick
+    chapters = sorted(re.findall(r"chapters/(\d\d)_\w+\.ipynb", quick))
+    assert chapters == ["00", "01", "02", "03"]
+
+
+def test_python_is_a_variable():
+    dry = make("-n", "-B", "PYTHON=python3.99", "setup").stdout
+    assert "python3.99 -m venv" in dry

@@ -24,7 +24,8 @@
       link.appendChild(img);
     });
   }
-  const WIDE = "div.cell_output pre, div.cell_output .output, .pst-scrollable-table-container";
+  const WIDE = "div.cell_input div.highlight pre, div.cell_output pre, div.cell_output .output, " +
+    ".pst-scrollable-table-container";
   function mark(box) {
     const more = box.scrollWidth - box.clientWidth;
     box.classList.toggle("cnn-more-right", more > 1 && box.scrollLeft < more - 1);

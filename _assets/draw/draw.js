@@ -500,7 +500,9 @@
       text.appendChild(table);
       text.appendChild(sumLine(e));
     }
-    if (l.type !== "dense") {
+    if (l.type === "dense") {
+      text.appendChild(el("p", { className: "cnn-note", text: "A dense unit depends on every pixel of the input." }));
+    } else {
       var f = CNN.receptiveField(model, sel.layer, sel.i, sel.j);
       outlineField(f);
       text.appendChild(el("p", { className: "cnn-note", text: "It depends on input rows " + f[0] + "\u2013" + f[1] +

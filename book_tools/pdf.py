@@ -11,8 +11,9 @@
    MathJax to typeset every formula and every image to decode, opens the folded
    cells (exercise solutions, hidden plot code) so the PDF shows them, and prints it
    to A4 with page numbers and a bookmark outline. Before printing, the page is laid
-   out at the printable width: ``book_tools/static/cnn-book.css`` wraps code (a
-   continued line indented) and tables, and text outputs wider than the page (the
+   out at the printable width: ``book_tools/static/cnn-book.css`` wraps code and
+   tables, each code line becomes a block whose continuation is indented 4
+   characters under the line's start, and text outputs wider than the page (the
    model summaries) are shrunk to fit; the build fails if anything is still wider.
    The "Draw a digit" page's live widget is replaced by a screenshot of the page at
    work on an MNIST test digit, taken from the built HTML book.
@@ -153,6 +154,60 @@ _FIT_WIDE = """(minScale) => {
     return {fitted: fitted.length, cut: cut};
 }"""
 
+_HANG_CODE = """(hang) => {
+    // Each code line becomes a block whose continuation (when the line wraps at the
+    // page's edge) starts `hang` characters further in than the line itself, so a
+    // wrapped line reads as one. A token that spans lines (a docstring) is split
+    // into one copy per line, with the same classes, so its colour is kept.
+    let count = 0;
+    document.querySelectorAll('div.highlight pre').forEach(pre => {
+        const lines = [[]];
+        const wrap = (ancestors, text) => {
+            let node = document.createTextNode(text);
+            for (let i = ancestors.length - 1; i >= 0; i--) {
+                const copy = ancestors[i].cloneNode(false);
+                copy.appendChild(node);
+                node = copy;
+            }
+            return node;
+        };
+        const walk = (node, ancestors) => {
+            if (node.nodeType === Node.TEXT_NODE) {
+                node.data.split('\\n').forEach((part, i) => {
+                    if (i > 0) lines.push([]);
+                    if (part) lines[lines.length - 1].push(wrap(ancestors, part));
+                });
+            } else {
+                node.childNodes.forEach(child => walk(child, ancestors.concat([node])));
+            }
+        };
+        pre.childNodes.forEach(child => walk(child, []));
+        if (lines.length && lines[lines.length - 1].length === 0) lines.pop();
+        pre.textContent = '';
+        lines.forEach(parts => {
+            const line = document.createElement('span');
+            line.className = 'cnn-code-line';
+            line.append(...parts);
+            const indent = line.textContent.length - line.textContent.trimStart().length;
+            // the leading spaces become padding, so that the continuation can hang
+            let drop = indent;
+            const texts = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
+            while (drop > 0 && texts.nextNode()) {
+                const t = texts.currentNode;
+                const n = Math.min(drop, t.data.length - t.data.trimStart().length);
+                t.data = t.data.slice(n);
+                drop -= n;
+                if (t.data.length) break;
+            }
+            line.style.cssText = `display:block;padding-left:${indent + hang}ch;text-indent:-${hang}ch`;
+            if (!line.textContent) line.textContent = '\\u200b';
+            pre.appendChild(line);
+        });
+        count++;
+    });
+    return count;
+}"""
+
 #: The headings Chromium turns into the PDF's bookmarks, as the reader sees them.
 _HEADINGS = """() => Array.from(document.querySelectorAll('h1, h2, h3, h4, h5, h6'))
     .filter(h => h.getClientRects().length > 0)
@@ -280,6 +335,7 @@ def print_pdf(page: Path, out: Path = OUT) -> dict:
                                f"images not loaded: {info['broken'][:5]}")
             tab.emulate_media(media="print")
             tab.set_viewport_size({"width": PRINT_WIDTH_PX, "height": 1100})
+            tab.evaluate(_HANG_CODE, 4)
             fit = tab.evaluate(_FIT_WIDE, MIN_SCALE)
             if fit["cut"]:
                 raise PdfError(f"{len(fit['cut'])} outputs or tables are still wider than the page: {fit['cut'][:3]}")

@@ -14,7 +14,8 @@ as ``make book``:
 3. **The phone fix and the book's styles.** ``static/cnn-book-phone.js`` makes the
    sidebar buttons work (upstream theme bug, see that file),
    ``static/cnn-book-figures.js`` opens a figure full size on a click or tap and marks
-   wide outputs that scroll, and ``static/cnn-book.css`` fits figures to the column,
+   wide outputs that scroll, ``static/cnn-book-search.js`` lets the search work from
+   disk (file://, results without snippets), and ``static/cnn-book.css`` fits figures to the column,
    shows those marks and lays out the print (the PDF).
 4. **A link to the PDF** (``make pdf``, :mod:`book_tools.pdf`) in every page's footer.
 5. **Launch buttons open the readers' notebooks.** Binder and Colab read the
@@ -45,7 +46,7 @@ from sphinx.errors import ConfigError
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: Files of ``static/`` added to every page.
-JS_FILES = ("cnn-book-phone.js", "cnn-book-figures.js")
+JS_FILES = ("cnn-book-phone.js", "cnn-book-figures.js", "cnn-book-search.js")
 CSS_FILES = ("cnn-book.css",)
 
 

@@ -453,6 +453,21 @@ def test_search_finds_the_pooling_chapter(server, open_context):
         assert DRAW_PAGE in found_pages, f"searching 'pooling' should at least find {DRAW_PAGE}; found {found_pages}"
 
 
+def test_search_works_from_disk(built_book, open_context):
+    """Opened from disk (file://), the search finds the pooling chapter and logs no error."""
+    ctx, rec = open_context()
+    page = ctx.new_page()
+    page.goto((built_book / "search.html").as_uri() + "?q=pooling", wait_until="load")
+    page.wait_for_selector("#search-results ul.search li a", timeout=15000)
+    page.wait_for_function(
+        "() => !document.querySelector('#search-progress') || document.querySelector('#search-progress').textContent === ''"
+        " || document.querySelector('#search-results .search-summary')", timeout=15000)
+    found = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.getAttribute('href'))")
+    page.wait_for_timeout(500)  # let any snippet request fail, if one is made
+    assert any("04_pooling" in f for f in found), found
+    assert not rec.problems(), rec.problems()
+
+
 # ---------------------------------------------------------------- the draw page
 @pytest.fixture(scope="session")
 def keras_model(built_book):

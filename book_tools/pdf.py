@@ -238,7 +238,8 @@ def draw_page_picture(html_dir: Path, browser, target: Path) -> Path:
         try:
             tab.wait_for_selector('#cnn-draw[data-status="ready"]', timeout=60_000)
             tab.locator("#cnn-samples button").first.click()
-            tab.wait_for_function("() => document.querySelector('#cnn-guess').textContent.trim() !== ''", timeout=30_000)
+            tab.wait_for_selector('#cnn-guess:not([data-class=""])', timeout=30_000)
+            tab.wait_for_timeout(300)  # the feature maps are painted after the answer
         except Exception as exc:  # Playwright's TimeoutError and friends
             status = tab.evaluate("() => (document.querySelector('#cnn-status') || {}).textContent")
             raise PdfError(f"the draw page did not classify a test digit ({status!r}): {exc}") from exc

@@ -40,7 +40,7 @@ import numpy as np
 from . import cache, import_tensorflow_quietly
 from .data import fingerprint, load_mnist, preprocess
 from .machine import onednn_enabled
-from .model import build_network
+from .model import build_network, compile_model
 from .recipe import CLAIMED_TEST_ACCURACY, TUTORIAL_RECIPE, TUTORIAL_REPORTED_ACCURACY, Recipe  # noqa: F401
 
 tf = import_tensorflow_quietly()
@@ -135,12 +135,9 @@ def split(recipe: Recipe, x: np.ndarray, y: np.ndarray):
     return (x[:fit_end], y[:fit_end]), (x[end:], y[end:])
 
 
-def optimizer(recipe: Recipe) -> keras.optimizers.Optimizer | str:
-    """The recipe's optimizer: Keras's name for it, or one with the recipe's learning rate."""
-    if recipe.learning_rate is None:
-        return recipe.optimizer
-    return keras.optimizers.get({"class_name": recipe.optimizer,
-                                 "config": {"learning_rate": recipe.learning_rate}})
+def compile_recipe(model: keras.Model, recipe: Recipe) -> keras.Model:
+    """Compile ``model`` with the recipe's optimizer, rate and loss (the book's one compile)."""
+    return compile_model(model, recipe.optimizer, recipe.learning_rate, recipe.loss)
 
 
 def train(recipe: Recipe = TUTORIAL_RECIPE, verbose: bool = True) -> TrainResult:
@@ -157,7 +154,7 @@ def train(recipe: Recipe = TUTORIAL_RECIPE, verbose: bool = True) -> TrainResult
 
     keras.utils.set_random_seed(recipe.seed)
     model = build_model(recipe)
-    model.compile(optimizer=optimizer(recipe), loss=recipe.loss, metrics=["accuracy"])
+    compile_recipe(model, recipe)
     log = _EpochLog(verbose)
     history = model.fit(
         training_dataset(x, y, recipe.batch_size, recipe.seed, recipe.augment_shift),
@@ -299,7 +296,7 @@ def trained_model(recipe: Recipe = TUTORIAL_RECIPE, verbose: bool = True) -> Tra
         found = cache.load(key)
         if found is not None:
             model, meta = found
-            model.compile(optimizer=optimizer(recipe), loss=recipe.loss, metrics=["accuracy"])
+            compile_recipe(model, recipe)
             return TrainResult(
                 model=model,
                 recipe=recipe,

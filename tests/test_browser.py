@@ -53,7 +53,7 @@ import yaml
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
+from book_tools.paths import ROOT  # noqa: E402  (the one ROOT)
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 LAPTOP = {"width": 1366, "height": 800}

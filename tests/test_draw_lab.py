@@ -45,7 +45,7 @@ from test_browser import axe_source  # noqa: E402,F401  (the fixture: axe-core f
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
+from book_tools.paths import ROOT  # noqa: E402  (the one ROOT)
 SHOTS = ROOT / "_build" / "screenshots"
 DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,

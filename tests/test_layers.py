@@ -19,6 +19,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import cnn_helpers
+from cnn_helpers.machine import onednn_enabled
 
 tf = cnn_helpers.import_tensorflow_quietly()
 import keras  # noqa: E402
@@ -74,7 +75,7 @@ def hits_onednn_one_column_bug(h: int, w: int, c_in: int, kernel: tuple, stride:
 
 
 #: The bug is asserted only where it was found: TensorFlow 2.21 with oneDNN active.
-ONEDNN_ACTIVE = os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1"
+ONEDNN_ACTIVE = onednn_enabled()  # what TensorFlow runs, not the variable
 BUGGY_TENSORFLOW = tf.__version__.startswith("2.21.")
 
 

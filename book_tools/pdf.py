@@ -230,7 +230,9 @@ def draw_page_picture(html_dir: Path, browser, target: Path) -> Path:
     page_file = html_dir / f"{DRAW_DOC}.html"
     if not page_file.is_file():
         raise PdfError(f"{page_file} is missing: build the HTML book first (`make book`)")
-    ctx = browser.new_context(viewport={"width": 1100, "height": 900}, device_scale_factor=2)
+    # Tall enough that the widget is shot without scrolling (the theme's sticky header
+    # would otherwise be drawn over it); that header is hidden as well.
+    ctx = browser.new_context(viewport={"width": 1100, "height": 4000}, device_scale_factor=2)
     try:
         ctx.route(lambda url: not url.startswith(("file:", "data:", "blob:")), lambda route: route.abort())
         tab = ctx.new_page()
@@ -243,6 +245,7 @@ def draw_page_picture(html_dir: Path, browser, target: Path) -> Path:
         except Exception as exc:  # Playwright's TimeoutError and friends
             status = tab.evaluate("() => (document.querySelector('#cnn-status') || {}).textContent")
             raise PdfError(f"the draw page did not classify a test digit ({status!r}): {exc}") from exc
+        tab.add_style_tag(content=".bd-header, .bd-header-article, .header-article { display: none !important; }")
         target.parent.mkdir(parents=True, exist_ok=True)
         tab.locator("#cnn-draw").screenshot(path=str(target))
     finally:
@@ -259,7 +262,9 @@ _SHOW_PICTURE = """(src) => {
     img.src = src;
     img.alt = 'The Draw a digit page at work: an MNIST test digit on the pad, the network’s '
         + 'prediction with its softmax bars, the 28 by 28 input and the feature maps of every layer.';
-    img.style.maxWidth = '100%';
+    // the whole picture on one page: scaled to the page's height when taller
+    img.style.cssText = 'display:block;margin:0 auto;max-width:100%;max-height:225mm;width:auto;height:auto';
+    fig.style.breakInside = 'avoid';
     const cap = document.createElement('figcaption');
     cap.textContent = 'The page at work on an MNIST test digit (a picture taken when this PDF '
         + 'was made; the page itself runs in the web book).';

@@ -1186,9 +1186,11 @@ def test_pdf_tables_are_whole_on_the_summary_pages(book_pdf):
     pages = [p.extract_text() or "" for p in PdfReader(str(book_pdf)).pages]
     summary = [i for i, t in enumerate(pages) if "Param #" in t or "conv2d_1 (Conv2D)" in t]
     assert summary, "no model.summary() table found in the PDF"
-    rows = [line for i in summary for line in pages[i].splitlines() if "conv2d_1 (Conv2D)" in line]
-    assert rows, "the summary pages have no conv2d_1 row"
-    # conv2d_1 is the second convolution: (3*3*32 + 1) * 64 = 18,496 parameters.
+    # Keras 3's row of the second convolution (named conv2d_1; its output 11 x 11 x 64)
+    # has (3*3*32 + 1) * 64 = 18,496 parameters, the table's last column.
+    rows = [line for i in summary for line in pages[i].splitlines()
+            if "conv2d_1 (Conv2D)" in line and "11, 11, 64" in line]
+    assert rows, "the summary pages have no row for the second convolution"
     assert all("18,496" in row for row in rows), f"a Param # is cut: {rows}"
 
 

@@ -26,7 +26,6 @@ import base64
 import json
 import re
 import shutil
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +41,7 @@ from cnn_helpers import layers as L  # noqa: E402
 from cnn_helpers.page_export import export_for_page  # noqa: E402
 from cnn_helpers.shift import shift_images  # noqa: E402
 from test_browser import axe_source  # noqa: E402,F401  (the fixture: axe-core from npm, installed once)
+from test_draw_page import _rechecksummed  # noqa: E402  (written once, there)
 
 pytestmark = pytest.mark.browser
 
@@ -366,16 +366,6 @@ def test_moved_digit_is_cnn_helpers_shift(lab, book_spec):
 
 
 # ---------------------------------------------------------------- refusals
-def _rechecksummed(text: str, edit) -> str:
-    obj = web._read_js_assignment(text, "CNN_MODEL")
-    header = json.loads(obj["header"])
-    edit(header)
-    obj["header"] = json.dumps(header)
-    raw = web._unshuffle(zlib.decompress(base64.b64decode(obj["data"])))
-    obj["sha256"] = web.file_checksum(obj["header"], raw)
-    return "window.CNN_MODEL = " + json.dumps(obj) + ";\n"
-
-
 def _flip_data(text: str) -> str:
     obj = web._read_js_assignment(text, "CNN_MODEL")
     d = obj["data"]

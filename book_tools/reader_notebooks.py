@@ -121,9 +121,20 @@ def resolve_role(content: str, local: dict[str, str], folder: Path, where: str) 
         raise GlueError(f"{where}: the value of {key!r} ({values[key]!r}) cannot take the format {fmt!r}: {exc}") from exc
 
 
+#: Code, where a role is an example shown as written: fenced blocks (``` or ~~~) and
+#: inline code between two or more backticks (`` {glue:text}`n:,` ``).
+CODE = re.compile(r"(?ms)^[ \t]*(`{3,}|~{3,}).*?^[ \t]*\1[ \t]*$|(`{2,}).+?\2")
+
+
 def resolve_text(text: str, local: dict[str, str], folder: Path, where: str) -> str:
-    """``text`` with every glue role replaced by its value."""
-    return ROLE.sub(lambda m: resolve_role(m.group(1), local, folder, where), text)
+    """``text`` with every glue role replaced by its value, except in code (as the web book)."""
+    out, start = [], 0
+    for code in CODE.finditer(text):
+        out.append(ROLE.sub(lambda m: resolve_role(m.group(1), local, folder, where), text[start:code.start()]))
+        out.append(code.group(0))
+        start = code.end()
+    out.append(ROLE.sub(lambda m: resolve_role(m.group(1), local, folder, where), text[start:]))
+    return "".join(out)
 
 
 def _is_title(cell: dict) -> bool:

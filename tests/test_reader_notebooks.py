@@ -50,6 +50,16 @@ def test_roles_take_the_web_books_formats(tmp_path):
     assert _markdown(nb)[-1].startswith("There are {glue:text}`n:,`"), "the chapter itself must not change"
 
 
+def test_roles_shown_as_code_stay_as_written(tmp_path):
+    text = (
+        "the prose writes `` {glue:text}`n:,` ``, shown as {glue:text}`n:,`:\n\n"
+        "```python\nglue(\"n\", 60000)  # then {glue:text}`n:,`\n```\n"
+    )
+    nb = _notebook([text], {"n": "60000"})
+    out = rn.reader_notebook(nb, tmp_path / "15_x.ipynb")
+    assert _markdown(out)[-1] == text.replace("shown as {glue:text}`n:,`", "shown as 60,000")
+
+
 def test_roles_read_another_notebook(tmp_path):
     other = _notebook([], {"test_acc": "0.99125"})
     (tmp_path / "08_training.ipynb").write_text(json.dumps(other), encoding="utf-8")

@@ -969,8 +969,8 @@ def test_one_search_box_and_code_fits_at_laptop_width(width, server, open_contex
 # ---------------------------------------------------------------- accessibility
 AXE = ROOT / "_build" / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_VERSION = "4.10.3"
-#: Pages checked with axe-core: a chapter with figures, code, tables and math.
-AXE_PAGES = ["chapters/06_model"]
+#: Pages checked with axe-core: a chapter with figures, code, tables and math, and the draw page.
+AXE_PAGES = ["chapters/06_model", DRAW_PAGE]
 
 
 @pytest.fixture(scope="session")

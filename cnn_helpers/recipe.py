@@ -138,12 +138,14 @@ class Recipe:
 #: The source tutorial's recipe: rmsprop, categorical cross-entropy, 5 epochs, batch 64.
 TUTORIAL_RECIPE = Recipe()
 
-#: The book's claim for the tutorial's recipe, asserted in the training chapter and,
-#: for every random seed it measures, in the "How sure are we" chapter. The tutorial
-#: reported 0.9913 from one run, but "at least 0.99" does not hold for every seed.
-#: The claim is a round number far enough below the runs' mean that only a real
-#: regression, not an unlucky seed, can break it.
-CLAIMED_TEST_ACCURACY = 0.985
+#: The book's claim for the tutorial's recipe, checked for every live run by
+#: :func:`cnn_helpers.claims.check_tutorial_run` (the training chapter's run and the
+#: seeds chapter's). The tutorial reported 0.9913 from one run, but "at least 0.99"
+#: fails many seeds, and the committed record of many runs (cnn_helpers/seed_record.json)
+#: has a run within one test image of 0.985. The claim is the round number that the
+#: record supports with a false-alarm rate below 1 in 1,000 per run, computed with the
+#: seeds chapter's rule (cnn_helpers.claims).
+CLAIMED_TEST_ACCURACY = 0.98
 
 #: What the source tutorial printed after its one training run.
 TUTORIAL_REPORTED_ACCURACY = 0.9913

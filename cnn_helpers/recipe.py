@@ -142,10 +142,11 @@ TUTORIAL_RECIPE = Recipe()
 #: :func:`cnn_helpers.claims.check_tutorial_run` (the training chapter's run and the
 #: seeds chapter's). The tutorial reported 0.9913 from one run, but "at least 0.99"
 #: fails many seeds, and the committed record of many runs (cnn_helpers/seed_record.json)
-#: has a run within one test image of 0.985. The claim is the round number that the
-#: record supports with a false-alarm rate below 1 in 1,000 per run, computed with the
-#: seeds chapter's rule (cnn_helpers.claims).
-CLAIMED_TEST_ACCURACY = 0.98
+#: has a run within one test image of 0.985. The claim is the highest multiple of 0.005
+#: that the record supports with a false-alarm rate below 1 in 1,000 per run, for all
+#: runs and for each oneDNN setting's runs alone, by the seeds chapter's rule
+#: (cnn_helpers.claims; tests/test_claims.py checks it).
+CLAIMED_TEST_ACCURACY = 0.975
 
 #: What the source tutorial printed after its one training run.
 TUTORIAL_REPORTED_ACCURACY = 0.9913

@@ -29,6 +29,7 @@ It needs the book's MathJax (``make book`` fetches it once) and Chromium
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import shutil
@@ -307,11 +308,9 @@ def fix_outline(pdf: Path, headings: list[str]) -> int:
         if str(item.get("/Title", "")) != title:
             item[NameObject("/Title")] = TextStringObject(title)
             changed += 1
-    tmp = pdf.with_name(pdf.name + ".tmp")
-    with open(tmp, "wb") as f:
-        writer.write(f)
-    atomic_write_bytes(pdf, tmp.read_bytes())
-    tmp.unlink()
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    atomic_write_bytes(pdf, buffer.getvalue())
     return changed
 
 

@@ -121,7 +121,7 @@ CHROMIUM = $(shell $(PYTHON) -m book_tools.paths chromium)
 browser-deps: ## install Chromium, a CJK font and npm with apt-get when missing (root)
 	@missing=""; \
 	[ -x "$(CHROMIUM)" ] || missing="$$missing chromium"; \
-	{ command -v fc-list >/dev/null && [ -n "$$(fc-list :lang=zh family)" ]; } || missing="$$missing fonts-wqy-microhei"; \
+	{ command -v fc-list >/dev/null && fc-list :lang=zh family | grep -q "Noto Sans CJK"; } || missing="$$missing fonts-noto-cjk"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -24,6 +24,9 @@ Three steps, each of which must succeed (the exit status is non-zero otherwise):
    the glued numbers written into the prose (:mod:`book_tools.reader_notebooks`),
    and ``readers/`` (what Binder and Colab open, committed) is regenerated from the
    chapters; the build says which files changed, to be committed with the chapters.
+5. **The Chinese book** (:mod:`book_tools.zh_sources`): the same pages with their prose
+   from ``locales/zh_CN``, built the same way into ``_build/html/zh_CN/``. A message
+   without a finished translation stops the build and names it.
 """
 from __future__ import annotations
 
@@ -209,6 +212,19 @@ def readers_notebooks(html_dir: Path = HTML) -> None:
         _say(f"readers/ regenerated from the chapters ({names}): commit it with them")
 
 
+# ---------------------------------------------------------------- 5. the Chinese book
+def chinese_book(html_dir: Path = HTML) -> None:
+    """The Chinese edition beside the English one (``_build/html/zh_CN``), from the catalogs."""
+    from book_tools import zh_sources
+
+    try:
+        zh_sources.write_sources()
+        zh_sources.build(html=html_dir / zh_sources.translate.LANGUAGE)
+    except (zh_sources.TranslationMissing, RuntimeError) as exc:
+        raise BuildError(f"the Chinese book: {exc}") from exc
+    check_build(html_dir / zh_sources.translate.LANGUAGE)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book_tools.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--incremental", action="store_true", help="rebuild only changed pages (faster; -W then misses warnings of unchanged pages)")
@@ -224,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         jupyter_book(all_pages=not args.incremental)
         check_build()
         readers_notebooks()
+        chinese_book()
     except BuildError as exc:
         print(f"[build] FAILED: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -25,6 +25,10 @@ as ``make book``:
 6. **Figures have alt text that says what they show**, not their file path: a
    sentence from the figure's title (below, :func:`figure_alt`).
 7. **No script twice on a page** (below).
+8. **The other language, one click away.** Every page opens with a link to the same
+   page in the other edition (English ``_build/html/``, Chinese ``_build/html/zh_CN/``,
+   :mod:`book_tools.zh_sources`), relative, so it works from disk; the PDF link and the
+   figures' labels speak the page's language.
 
 It removes duplicate ``<script>`` entries from every page. With Sphinx 7.4, an
 inline script that an extension registers after the builder has started is
@@ -105,6 +109,37 @@ def _require_local_mathjax(app, config) -> None:
         )
 
 
+def is_chinese(app) -> bool:
+    """True in the Chinese edition's build (``language: zh_CN``, :mod:`book_tools.zh_sources`)."""
+    return str(app.config.language or "").startswith("zh")
+
+
+def other_edition(pagename: str, chinese: bool) -> str:
+    """The relative link from a page to the same page in the other language.
+
+    The English book is ``_build/html/``, the Chinese one ``_build/html/zh_CN/``, with
+    the same page names, so the link is plain and works from disk.
+    """
+    depth = pagename.count("/")
+    if chinese:
+        return "../" * (depth + 1) + f"{pagename}.html"
+    return "../" * depth + f"zh_CN/{pagename}.html"
+
+
+def _link_other_edition(app, pagename, templatename, context, doctree) -> None:
+    """Every page opens with a link to itself in the other language, and says so to robots."""
+    if app.builder.name != "html":
+        return
+    chinese = is_chinese(app)
+    href = other_edition(pagename, chinese)
+    lang, text = ("en", "English") if chinese else ("zh-CN", "中文")
+    link = (f'<p class="cnn-book-language"><a href="{href}" hreflang="{lang}" lang="{lang}" '
+            f'rel="alternate">{text}</a></p>')
+    context["body"] = link + (context.get("body") or "")
+    meta = f'<link rel="alternate" hreflang="{lang}" href="{href}">'
+    context["metatags"] = (context.get("metatags") or "") + meta
+
+
 def _link_pdf(app, pagename, templatename, context, doctree) -> None:
     """Every page's footer links to the whole book as one PDF (``make pdf`` writes it)."""
     if app.builder.name != "html":
@@ -112,7 +147,8 @@ def _link_pdf(app, pagename, templatename, context, doctree) -> None:
     from book_tools.pdf import PDF_NAME
 
     href = context["pathto"](PDF_NAME, 1)
-    link = f'<p class="cnn-book-pdf"><a href="{href}">The whole book as one PDF</a></p>'
+    words = "整本书的 PDF 版" if is_chinese(app) else "The whole book as one PDF"
+    link = f'<p class="cnn-book-pdf"><a href="{href}">{words}</a></p>'
     context["theme_extra_footer"] = (context.get("theme_extra_footer") or "") + link
 
 
@@ -241,6 +277,7 @@ def setup(app):
         app.add_css_file(name)
     app.connect("doctree-read", _set_alt_texts)
     app.connect("html-page-context", _link_pdf)
+    app.connect("html-page-context", _link_other_edition)
     app.connect("html-page-context", _launch_readers, priority=510)  # after the theme's (501)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

@@ -19,7 +19,8 @@
       link.target = "_blank";
       link.rel = "noopener";
       const alt = (img.getAttribute("alt") || "").trim();
-      link.setAttribute("aria-label", "Open full size" + (alt ? ": " + alt : ""));
+      const open = /^zh/.test(document.documentElement.lang) ? "打开原尺寸图片" : "Open full size";
+      link.setAttribute("aria-label", open + (alt ? ": " + alt : ""));
       img.parentNode.insertBefore(link, img);
       link.appendChild(img);
     });

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,9 @@ import time
 from pathlib import Path
 
 import yaml
+
+from cnn_helpers.bilingual import ZH_SUFFIX
+from cnn_helpers.notebooks import glued_values
 
 from . import translate
 from .paths import ROOT
@@ -61,16 +65,30 @@ def translate_markdown(text: str, table: dict[str, str], where: str, fallback: b
     return "\n\n".join(out) + ("\n" if text.endswith("\n") else "")
 
 
+_GLUE_KEY = re.compile(r"(\{glue(?::\w+)?\}`)([\w.-]+)((?::[^`]*)?`)")
+
+
+def chinese_phrases(text: str, glued: set[str]) -> str:
+    """Glue roles pointed at the Chinese twin of a glued phrase, where the code glued one
+    (:func:`cnn_helpers.bilingual.glue_phrase`); numbers keep their one key."""
+    def swap(m: re.Match) -> str:
+        twin = m.group(2) + ZH_SUFFIX
+        return m.group(1) + (twin if twin in glued else m.group(2)) + m.group(3)
+
+    return _GLUE_KEY.sub(swap, text)
+
+
 def translate_page(page: Path, table: dict[str, str], fallback: bool = False) -> str:
     """The Chinese text of one page (a notebook's JSON or a Markdown file)."""
     if page.suffix != ".ipynb":
         return translate_markdown(page.read_text(encoding="utf-8"), table, page.name, fallback)
     nb = json.loads(page.read_text(encoding="utf-8"))
+    glued = set(glued_values(nb))
     for n, cell in enumerate(nb["cells"], start=1):
         if cell["cell_type"] == "markdown":
             where = f"{page.name}, cell {n}"
             text = translate_markdown("".join(cell["source"]), table, where, fallback)
-            cell["source"] = text.splitlines(keepends=True)
+            cell["source"] = chinese_phrases(text, glued).splitlines(keepends=True)
     return json.dumps(nb, ensure_ascii=False, indent=1) + "\n"
 
 

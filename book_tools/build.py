@@ -188,7 +188,7 @@ def jupyter_book(all_pages: bool = True) -> None:
 
 
 def check_build(html_dir: Path = HTML) -> None:
-    for needed in (f"mathjax/{MATHJAX_ENTRY}", "draw/generated/model.js", "draw/cnn.js"):
+    for needed in (f"mathjax/{MATHJAX_ENTRY}", "draw/generated/model.js", "draw/cnn.js", "draw/strings.js"):
         if not (html_dir / needed).exists():
             raise BuildError(f"{html_dir / needed} is missing: the build did not copy _assets/ (html_extra_path)")
     external = external_assets(html_dir)

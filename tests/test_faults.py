@@ -506,7 +506,7 @@ def _mini_page(tmp_path, exported, model_text):
     )
     (tmp_path / "draw" / "generated").mkdir(parents=True)
     (tmp_path / "chapters").mkdir()
-    for name in ("cnn.js", "draw.js", "draw.css"):
+    for name in ("cnn.js", "strings.js", "draw.js", "draw.css"):
         shutil.copy(root / "_assets" / "draw" / name, tmp_path / "draw" / name)
     if model_text is not None:
         (tmp_path / "draw" / "generated" / "model.js").write_text(model_text)

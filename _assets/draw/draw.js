@@ -1,8 +1,9 @@
 /* The "Draw a digit" page: drawing pad, preprocessing, prediction, feature maps.
  *
  * Needs, loaded before it: window.CNN_MODEL (generated model.js), window.CNN_DIGITS
- * (generated digits.js) and window.CNN (cnn.js). Everything runs locally; the
- * page works over http:// and from disk (file://).
+ * (generated digits.js), window.CNN (cnn.js) and window.CNN_STRINGS (strings.js: every
+ * word the page shows, in English and Chinese, picked by the page's <html lang>).
+ * Everything runs locally; the page works over http:// and from disk (file://).
  * The image geometry, the colours and the chapter links come from the model file
  * (book_tools.draw_page.page_constants), so they are written once, in Python.
  * For tests and curious readers, window.CNNDrawApp exposes the state.
@@ -26,6 +27,7 @@
   var SIDE = 0;           // the input's side in pixels (28)
   var COLOURS = [];       // the book's activation colour map as [r, g, b] steps
   var CHAPTER = {};       // layer kind -> [chapter page, title]
+  var S = null;           // the page's words in its language (strings.js), set in start()
 
   var app = {
     state: "loading", model: null, digits: null, result: null, source: null, timings: [],
@@ -39,6 +41,12 @@
   window.CNNDrawApp = app;
 
   function $(id) { return document.getElementById(id); }
+
+  /** The words of strings.js in the page's language: Chinese for <html lang="zh...">, else English. */
+  function pageStrings() {
+    var lang = (document.documentElement.lang || "").toLowerCase();
+    return window.CNN_STRINGS[lang.indexOf("zh") === 0 ? "zh" : "en"];
+  }
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -200,7 +208,7 @@
     showPrediction(app.result.probs);
     drawMaps(app.nets[app.shown].result.outputs);
     showExplanation();
-    $("cnn-timing").textContent = "Last forward pass: " + ms.toFixed(1) + " ms in your browser.";
+    $("cnn-timing").textContent = S.timing(ms.toFixed(1));
   }
 
   function drawInput(pixels) {
@@ -213,9 +221,9 @@
     box.innerHTML = "";
     if (probs) {
       box.appendChild(el("span", { className: "cnn-guess-digit", text: String(best) }));
-      box.appendChild(el("span", { className: "cnn-guess-p", text: (100 * probs[best]).toFixed(1) + "% sure" }));
+      box.appendChild(el("span", { className: "cnn-guess-p", text: S.sure((100 * probs[best]).toFixed(1)) }));
     } else {
-      box.appendChild(el("span", { className: "cnn-guess-empty", text: "Draw a digit" }));
+      box.appendChild(el("span", { className: "cnn-guess-empty", text: S.drawPrompt }));
     }
     return best;
   }
@@ -243,9 +251,8 @@
   function announce(probs, best, second, bestB) {
     var text = "";
     if (probs) {
-      text = "Prediction: " + best + ", " + (100 * probs[best]).toFixed(0) + " percent sure";
-      if (second) text += "; " + app.nets[1].name + ": " + bestB + ", " + (100 * second[bestB]).toFixed(0) + " percent";
-      text += ".";
+      text = S.announce({ digit: best, pct: (100 * probs[best]).toFixed(0) }, second ?
+        { name: app.nets[1].name, digit: bestB, pct: (100 * second[bestB]).toFixed(0) } : null);
     }
     var live = $("cnn-announce");
     if (drawing) return; // mid-stroke: the answer is said when the finger lifts
@@ -259,19 +266,19 @@
     var shape = l.output_shape;
     if (l.type === "conv2d") {
       counts.conv += 1;
-      var title = [link("conv2d", "Convolution " + counts.conv)];
+      var title = [link("conv2d", S.convN(counts.conv))];
       if (l.activation === "relu") title.push(" + ", link("relu"));
-      title.push(": " + shape[2] + " feature maps, " + shape[0] + "\u00d7" + shape[1]);
+      title.push(S.convShape(shape[2], shape[0], shape[1]));
       return title;
     }
     if (l.type === "max_pool2d") {
       counts.pool += 1;
-      return [link("max_pool2d", "Max pooling " + counts.pool), " (" + l.pool[0] + "\u00d7" + l.pool[1] + "): " + shape[2] + " maps, " + shape[0] + "\u00d7" + shape[1]];
+      return [link("max_pool2d", S.poolN(counts.pool)), S.poolShape(l.pool[0], l.pool[1], shape[2], shape[0], shape[1])];
     }
     if (l.type === "dense" && index < model.layers.length - 1) {
       var prev = model.layers[index - 1];
-      return [link("dense", "Dense"), (l.activation === "relu" ? " + ReLU" : "") + ": " + shape[0] + " units, from the " +
-        (prev && prev.type === "flatten" ? prev.output_shape[0] + " flattened values" : "previous layer")];
+      return [link("dense", S.dense), S.denseShape(l.activation === "relu", shape[0],
+        prev && prev.type === "flatten" ? prev.output_shape[0] : null)];
     }
     return null;
   }
@@ -291,7 +298,7 @@
         className: isDense ? "cnn-map cnn-map-dense" : "cnn-map",
         width: String(cols * (w + gap) - gap), height: String(rows * (h + gap) - gap),
         "data-layer": l.name, role: "img", tabindex: "0",
-        "aria-label": "Feature maps of layer " + l.name + ". Click a cell, or use the arrow keys, to see how its number was computed."
+        "aria-label": S.mapsAria(l.name)
       });
       var panel = el("figure", { className: "cnn-layer", "data-layer": l.name }, [
         el("figcaption", { className: "cnn-panel-title" }, title), canvas
@@ -373,7 +380,7 @@
   }
 
   function fmt(v) {
-    if (v === null || v === undefined) return "pad";
+    if (v === null || v === undefined) return S.pad;
     var a = Math.abs(v);
     return a !== 0 && (a < 0.001 || a >= 1e5) ? v.toExponential(2) : v.toFixed(3);
   }
@@ -396,8 +403,8 @@
   function layerLabel(model, index) {
     var l = model.layers[index], n = 0;
     for (var k = 0; k <= index; k++) if (model.layers[k].type === l.type) n++;
-    var kind = { conv2d: "Convolution", max_pool2d: "Max pooling", dense: "Dense" }[l.type];
-    return index === model.layers.length - 1 ? "Output layer (softmax)" : kind + " " + n;
+    var label = { conv2d: S.convN, max_pool2d: S.poolN, dense: S.denseN }[l.type];
+    return index === model.layers.length - 1 ? S.outputLayer : label(n);
   }
 
   /** Paint channel ch of the selected layer large, the selected cell outlined; clicks select. */
@@ -405,7 +412,7 @@
     var scale = Math.max(4, Math.floor(240 / Math.max(L.h, L.w)));
     var c = el("canvas", {
       className: "cnn-x-big", width: String(L.w * scale), height: String(L.h * scale), role: "img",
-      "aria-label": "Map " + sel.ch + " of this layer, enlarged; the chosen cell is outlined"
+      "aria-label": S.bigMapAria(sel.ch)
     });
     var ctx = c.getContext("2d");
     for (var y = 0; y < L.h; y++) for (var x = 0; x < L.w; x++) {
@@ -450,10 +457,10 @@
     box.setAttribute("data-layer", l.name);
     box.setAttribute("data-type", l.type);
     box.setAttribute("data-cell", JSON.stringify([sel.i, sel.j, sel.ch]));
-    var where = l.type === "dense" ? "unit " + sel.ch : "map " + sel.ch + ", row " + sel.i + ", column " + sel.j;
+    var where = l.type === "dense" ? S.whereUnit(sel.ch) : S.whereCell(sel.ch, sel.i, sel.j);
     var head = el("div", { className: "cnn-x-head" }, [
-      el("strong", { text: layerLabel(model, sel.layer) + ", " + where + ": " }), num(e.value, "cnn-x-value"),
-      el("button", { type: "button", className: "cnn-x-close", "aria-label": "Close this view", text: "\u00d7" })
+      el("strong", { text: S.head(layerLabel(model, sel.layer), where) }), num(e.value, "cnn-x-value"),
+      el("button", { type: "button", className: "cnn-x-close", "aria-label": S.closeView, text: "\u00d7" })
     ]);
     head.querySelector(".cnn-x-close").addEventListener("click", function () { select(null); });
     box.appendChild(head);
@@ -463,15 +470,12 @@
     var text = el("div", { className: "cnn-x-text" });
     body.appendChild(text);
     if (l.type === "conv2d") {
-      var source = sel.layer === 0 ? "the input" : "the maps of " + layerLabel(model, sel.layer - 1);
-      text.appendChild(el("p", { text: "The " + e.size[0] + "\u00d7" + e.size[1] + " window of " + source + " at rows " +
-        e.rows.filter(function (r) { return r >= 0; }).join(", ") + " and columns " +
-        e.cols.filter(function (c) { return c >= 0; }).join(", ") + ", in each of its " + e.channels.length +
-        " channel" + (e.channels.length > 1 ? "s" : "") + ": window \u00d7 kernel = products, summed." }));
+      var source = sel.layer === 0 ? S.theInput : S.mapsOf(layerLabel(model, sel.layer - 1));
+      text.appendChild(el("p", { text: S.convWindow(e.size[0], e.size[1], source, inside(e.rows), inside(e.cols), e.channels.length) }));
       var list = el("div", { className: "cnn-x-channels" });
       e.channels.forEach(function (c) {
         list.appendChild(el("div", { className: "cnn-x-channel", "data-channel": String(c.channel), "data-sum": String(c.sum) }, [
-          el("span", { className: "cnn-x-ch", text: "ch " + c.channel }),
+          el("span", { className: "cnn-x-ch", text: S.channel(c.channel) }),
           grid(c.window, e.size[1], "cnn-x-window"), el("span", { text: "\u00d7" }),
           grid(c.kernel, e.size[1], "cnn-x-kernel"), el("span", { text: "=" }),
           grid(c.products, e.size[1], "cnn-x-products"),
@@ -481,18 +485,16 @@
       text.appendChild(list);
       text.appendChild(sumLine(e));
     } else if (l.type === "max_pool2d") {
-      text.appendChild(el("p", { text: "The " + e.rows.length + "\u00d7" + e.cols.length + " window at rows " +
-        e.rows.filter(function (r) { return r >= 0; }).join(", ") + " and columns " +
-        e.cols.filter(function (c) { return c >= 0; }).join(", ") + " of map " + sel.ch + " of " +
-        layerLabel(model, sel.layer - 1) + "; the largest value wins:" }));
+      text.appendChild(el("p", { text: S.poolWindow(e.rows.length, e.cols.length, inside(e.rows), inside(e.cols), sel.ch,
+        layerLabel(model, sel.layer - 1)) }));
       text.appendChild(grid(e.window, e.cols.length, "cnn-x-window", e.winner));
-      text.appendChild(el("p", {}, ["Winner: ", num(e.window[e.winner], "cnn-x-winner"), " (marked)."]));
+      text.appendChild(el("p", {}, [S.winner[0], num(e.window[e.winner], "cnn-x-winner"), S.winner[1]]));
     } else {
       var n = Math.min(8, e.contributions.length);
-      text.appendChild(el("p", { text: "Each of the " + e.contributions.length + " inputs times its weight; the " + n +
-        " largest contributions (by size):" }));
-      var table = el("table", { className: "cnn-x-contrib" }, [el("tr", {}, [
-        el("th", { text: "input" }), el("th", { text: "value" }), el("th", { text: "weight" }), el("th", { text: "product" })])]);
+      text.appendChild(el("p", { text: S.denseIntro(e.contributions.length, n) }));
+      var table = el("table", { className: "cnn-x-contrib" }, [el("tr", {}, S.contribHeads.map(function (h) {
+        return el("th", { text: h });
+      }))]);
       e.contributions.slice(0, n).forEach(function (t) {
         table.appendChild(el("tr", { "data-input": String(t.input), "data-product": String(t.product) }, [
           el("td", { text: String(t.input) }), el("td", {}, [num(t.x)]), el("td", {}, [num(t.w)]), el("td", {}, [num(t.product)])]));
@@ -501,19 +503,23 @@
       text.appendChild(sumLine(e));
     }
     if (l.type === "dense") {
-      text.appendChild(el("p", { className: "cnn-note", text: "A dense unit depends on every pixel of the input." }));
+      text.appendChild(el("p", { className: "cnn-note", text: S.denseField }));
     } else {
       var f = CNN.receptiveField(model, sel.layer, sel.i, sel.j);
       outlineField(f);
-      text.appendChild(el("p", { className: "cnn-note", text: "It depends on input rows " + f[0] + "\u2013" + f[1] +
-        " and columns " + f[2] + "\u2013" + f[3] + " (outlined on the input)." }));
+      text.appendChild(el("p", { className: "cnn-note", text: S.field(f[0], f[1], f[2], f[3]) }));
     }
   }
 
+  /** The indices of a window's rows or columns inside the input (not in the padding), for the text. */
+  function inside(indices) {
+    return indices.filter(function (r) { return r >= 0; }).join(", ");
+  }
+
   function sumLine(e) {
-    var parts = ["Sum ", num(e.sum, "cnn-x-sum"), " + bias ", num(e.bias, "cnn-x-bias"), " = ", num(e.pre, "cnn-x-pre")];
-    if (e.activation === "relu") parts.push(", then ReLU: max(0, \u2026) = ", num(e.value, "cnn-x-out"));
-    else if (e.activation === "softmax") parts.push(" (the score); softmax over all ten scores gives ", num(e.value, "cnn-x-out"));
+    var parts = [S.sum, num(e.sum, "cnn-x-sum"), S.plusBias, num(e.bias, "cnn-x-bias"), " = ", num(e.pre, "cnn-x-pre")];
+    if (e.activation === "relu") parts.push(S.thenRelu, num(e.value, "cnn-x-out"));
+    else if (e.activation === "softmax") parts.push(S.thenSoftmax, num(e.value, "cnn-x-out"));
     else parts.push(" = ", num(e.value, "cnn-x-out"));
     return el("p", { className: "cnn-x-total" }, parts);
   }
@@ -543,10 +549,7 @@
   function showShift() {
     var s = app.shift, out = $("cnn-shift-state");
     if (!out) return;
-    var words = [];
-    if (s[0]) words.push(Math.abs(s[0]) + (s[0] > 0 ? " down" : " up"));
-    if (s[1]) words.push(Math.abs(s[1]) + (s[1] > 0 ? " right" : " left"));
-    out.textContent = words.length ? "Moved " + words.join(", ") + " (pixels)" : "Not moved";
+    out.textContent = S.shifted(s[0], s[1]);
     out.setAttribute("data-shift", JSON.stringify(s));
   }
 
@@ -560,8 +563,6 @@
   }
 
   // ------------------------------------------------------------ your own network
-  var OWN_FIX = "Write it with cnn_helpers.export_for_page(model, \"my_net.js\") and open that file.";
-
   function fileMessage(text, ok) {
     var box = $("cnn-file-status");
     box.textContent = text;
@@ -570,27 +571,26 @@
 
   /** Read a file the reader chose or dropped; on any problem say so and keep the networks. */
   function openFile(file) {
-    var source = { name: file.name, fix: OWN_FIX };
+    var source = { name: file.name, fix: S.ownFix };
     app.loading = new Promise(function (resolve, reject) {
       var reader = new FileReader();
       reader.onload = function () { resolve(reader.result); };
-      reader.onerror = function () { reject(new Error("The file " + file.name + " could not be read.")); };
+      reader.onerror = function () { reject(new Error(S.unreadable(file.name))); };
       reader.readAsText(file);
     }).then(function (text) {
       return CNN.loadModel(CNN.parseModelText(text, source), { source: source });
     }).then(function (model) {
       var want = app.model.inputShape;
       if (JSON.stringify(model.inputShape) !== JSON.stringify(want)) {
-        throw new Error("The model file " + file.name + " cannot be used: it expects inputs of shape " +
-          JSON.stringify(model.inputShape) + ", the page makes " + JSON.stringify(want) + ".");
+        throw new Error(S.wrongInput(file.name, JSON.stringify(model.inputShape), JSON.stringify(want)));
       }
       var last = model.layers[model.layers.length - 1];
       if (last.output_shape.length !== 1 || last.output_shape[0] !== 10 || last.activation !== "softmax") {
-        throw new Error("The model file " + file.name + " cannot be used: its last layer must be 10 softmax units.");
+        throw new Error(S.wrongOutput(file.name));
       }
       app.nets[1] = { model: model, name: (model.meta && model.meta.name) || file.name, file: file.name, result: null };
       useNetworks();
-      fileMessage("Loaded " + file.name + ": " + describeNet(app.nets[1]), true);
+      fileMessage(S.loaded(file.name, describeNet(app.nets[1])), true);
       return model;
     }).catch(function (err) {
       fileMessage(err.message, false);
@@ -602,7 +602,7 @@
   function describeNet(n) {
     var types = n.model.layers.map(function (l) { return l.type.replace("max_pool2d", "pool").replace("conv2d", "conv"); });
     var params = n.model.meta && n.model.meta.parameters;
-    return (params ? params.toLocaleString("en") + " parameters, " : "") + types.join(" \u2192 ") + ".";
+    return S.describeNet(params ? params.toLocaleString("en") : null, types.join(" \u2192 "));
   }
 
   /** Show one or two networks: the second bar column, the choice of maps. */
@@ -615,7 +615,7 @@
     choice.innerHTML = "";
     choice.hidden = !two;
     if (two) {
-      choice.appendChild(el("span", { text: "Maps of: " }));
+      choice.appendChild(el("span", { text: S.mapsOfNet }));
       app.nets.forEach(function (n, k) {
         var id = "cnn-shown-" + k;
         var input = el("input", { type: "radio", name: "cnn-shown", id: id, value: String(k) });
@@ -670,7 +670,7 @@
       var label = app.digits.labels[k], index = app.digits.indices[k];
       var b = el("button", {
         type: "button", className: "cnn-sample", "data-index": String(index), "data-label": String(label),
-        title: "MNIST test image #" + index + " (a " + label + ")", "aria-label": "Load MNIST test image " + index + ", a " + label
+        title: S.sampleTitle(index, label), "aria-label": S.sampleAria(index, label)
       }, [c]);
       b.addEventListener("click", function () { loadSample(k); });
       box.appendChild(b);
@@ -682,7 +682,7 @@
     for (var k = 0; k < 10; k++) {
       var row = el("div", {
         id: "cnn-bar-" + k, className: "cnn-bar-row", "data-p": "0", tabindex: "0", role: "button",
-        "aria-label": "Probability of " + k + ": show how it was computed"
+        "aria-label": S.barAria(k)
       }, [
         el("span", { className: "cnn-bar-label", text: String(k) }),
         el("span", { className: "cnn-bar-track" }, [el("span", { className: "cnn-bar" })]),
@@ -705,36 +705,33 @@
   }
 
   function describeModel(meta) {
-    var r = meta.recipe || {}, parts = [];
-    if (r.optimizer) parts.push(r.optimizer + ", " + r.epochs + " epochs, batch " + r.batch_size + ", seed " + r.seed);
-    var text = "The network: " + (meta.parameters ? meta.parameters.toLocaleString("en") + " parameters" : "the book's CNN") +
-      (parts.length ? ", trained with " + parts.join("") : "") +
-      (meta.test_accuracy ? "; test accuracy " + (100 * meta.test_accuracy).toFixed(2) + "% on the 10,000 MNIST test images" : "") + ".";
-    return text;
+    var r = meta.recipe || {};
+    return S.describeModel({
+      params: meta.parameters ? meta.parameters.toLocaleString("en") : null,
+      recipe: r.optimizer ? r : null,
+      acc: meta.test_accuracy ? (100 * meta.test_accuracy).toFixed(2) : null
+    });
   }
 
   // ------------------------------------------------------------ start
-  var MAKE_BOOK = "build the book with `make book` (python -m book_tools.build), which exports it next to this page.";
-
   /**
    * Why window.CNN_MODEL is not there: the file is missing, or it is there but damaged (not
    * valid JavaScript). Loading it again with listeners tells the two apart, also from file://.
    */
   function diagnoseModelFile() {
     var tag = document.querySelector('script[src$="generated/model.js"]');
-    if (!tag) return Promise.resolve("The page does not load model.js.");
+    if (!tag) return Promise.resolve(S.noModelScript);
     return new Promise(function (resolve) {
       var syntax = null, probe = document.createElement("script");
       function onError(ev) { if (ev.filename && /generated\/model\.js/.test(ev.filename)) syntax = ev.message; }
       window.addEventListener("error", onError);
       probe.onerror = function () {
         window.removeEventListener("error", onError);
-        resolve("The trained model is missing: " + MAKE_BOOK);
+        resolve(S.modelMissing);
       };
       probe.onload = function () {
         window.removeEventListener("error", onError);
-        resolve("The model file model.js is damaged (" + (syntax || "it does not define window.CNN_MODEL") +
-          "). Rebuild the book with `make book`.");
+        resolve(S.modelDamaged(syntax));
       };
       probe.src = tag.src;
       document.head.appendChild(probe);
@@ -744,15 +741,17 @@
   function start() {
     var root = $("cnn-draw");
     if (!root) return;
-    if (!window.CNN) return fail("cnn.js did not load.");
+    if (!window.CNN_STRINGS) return fail("strings.js did not load."); // the one message with no table to come from
+    S = pageStrings();
+    if (!window.CNN) return fail(S.noCnn);
     if (!window.CNN_MODEL) {
       app.ready = diagnoseModelFile().then(fail);
       return;
     }
-    if (!window.CNN_DIGITS) return fail("The sample digits (digits.js) are missing: " + MAKE_BOOK);
+    if (!window.CNN_DIGITS) return fail(S.digitsMissing);
     app.ready = CNN.loadModel(window.CNN_MODEL).then(function (model) {
       app.model = model;
-      app.nets = [{ model: model, name: "the book's CNN", file: "model.js", result: null }];
+      app.nets = [{ model: model, name: S.bookNet, file: "model.js", result: null }];
       usePageConstants(model.page);
       pad = $("cnn-pad");
       explainBox = $("cnn-explain");
@@ -802,7 +801,7 @@
       $("cnn-status").textContent = "";
       return model;
     }).catch(function (err) {
-      fail(/damaged|format/.test(err.message) ? err.message : "The model could not be loaded: " + err.message);
+      fail(/damaged|format/.test(err.message) ? err.message : S.modelNotLoaded(err.message));
     });
   }
 

@@ -34,7 +34,6 @@ from .paths import ROOT
 SOURCE = ROOT / "_build" / "zh-src"
 #: Where the Chinese HTML book goes: beside the English one, one folder down.
 HTML = ROOT / "_build" / "html" / translate.LANGUAGE
-TITLE = "逐层读懂卷积神经网络"
 LINKED = ("_assets", "readers")
 
 
@@ -92,10 +91,20 @@ def translate_page(page: Path, table: dict[str, str], fallback: bool = False) ->
     return json.dumps(nb, ensure_ascii=False, indent=1) + "\n"
 
 
-def zh_config(english: str) -> str:
-    """The Chinese ``_config.yml``: the English one, a Chinese title, ``language: zh_CN``."""
+def book_title(root: Path = ROOT) -> str:
+    """The Chinese title: the translation of the root page's heading (one home for it)."""
+    first = translate.pages(root)[0]
+    table = translate.translation_table(first, root)
+    heading = next(m for m, _ in translate.messages(first) if m.startswith("# "))
+    if heading not in table:
+        raise TranslationMissing(f"{first.name}: its heading {heading!r} has no translation")
+    return table[heading][2:].strip()
+
+
+def zh_config(english: str, title: str) -> str:
+    """The Chinese ``_config.yml``: the English one, the Chinese title, ``language: zh_CN``."""
     config = yaml.safe_load(english)
-    config["title"] = TITLE
+    config["title"] = title
     config.setdefault("sphinx", {}).setdefault("config", {})["language"] = translate.LANGUAGE
     return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
 
@@ -113,7 +122,7 @@ def write_sources(out: Path = SOURCE, root: Path = ROOT, fallback: bool = False)
         target.write_text(translate_page(page, table, fallback), encoding="utf-8")
         written.append(target)
     shutil.copy2(root / "_toc.yml", tmp / "_toc.yml")
-    (tmp / "_config.yml").write_text(zh_config((root / "_config.yml").read_text()), encoding="utf-8")
+    (tmp / "_config.yml").write_text(zh_config((root / "_config.yml").read_text(), book_title(root)), encoding="utf-8")
     for name in LINKED:
         os.symlink(root / name, tmp / name, target_is_directory=True)
     shutil.rmtree(out, ignore_errors=True)

@@ -9,7 +9,7 @@ out with::
 
 and opens ``my_net.js`` on the page with its file picker or by dropping it on
 the page, from disk, offline. The file has the page's own model format
-(:func:`book_tools.draw_page.export_model`): a JSON header and the float32
+(:mod:`cnn_helpers.model_file`): a JSON header and the float32
 weights, covered by one SHA-256. The page reads it as text and parses the JSON
 inside (it never runs it as code), and checks it exactly as it checks its own
 model file: checksum, shapes, offsets, layer types and activations.
@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import model_file
 from .store import atomic_write_text
 
 __all__ = ["export_for_page", "page_network"]
@@ -182,8 +183,6 @@ def export_for_page(model, path: str | Path, name: str | None = None) -> Path:
     the model's name) and the parameter count. The file is written atomically
     and read back with the page's own checks before it replaces anything.
     """
-    from book_tools import draw_page
-
     network, notes = page_network(model)
     meta = {
         "name": name or model.name,
@@ -191,8 +190,8 @@ def export_for_page(model, path: str | Path, name: str | None = None) -> Path:
         "source": "cnn_helpers.export_for_page",
         "notes": notes,
     }
-    text = draw_page.export_model(network, meta)
-    draw_page.read_model_js(text)  # what the page will check, checked here first
+    text = model_file.export_model(network, meta)
+    model_file.read_model_js(text)  # what the page will check, checked here first
     path = Path(path)
     atomic_write_text(path, text)
     return path

@@ -494,3 +494,19 @@ def test_the_dropout_network_of_chapter_9_is_exported(tmp_path, mnist):
     np.testing.assert_allclose(
         web.forward(spec, weights, x)[-1], model.predict(x, verbose=0), atol=1e-6
     )
+
+
+def test_the_build_and_readers_exports_share_one_model_file_format():
+    """``book_tools.draw_page`` (the book's model) and ``cnn_helpers.page_export`` (a
+    reader's) write and check the file with the same code, which lives in the readers'
+    package: exporting a reader's network needs nothing from the book's tooling."""
+    import ast
+
+    from book_tools import draw_page as web
+    from cnn_helpers import model_file, page_export
+
+    assert web.export_model is model_file.export_model and web.read_model_js is model_file.read_model_js
+    tree = ast.parse(Path(page_export.__file__).read_text(encoding="utf-8"))
+    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m.startswith("book_tools") for m in imported), imported

@@ -11,6 +11,11 @@ derived from these tables; the tables are written to ``_build/bands/`` as JSON.
 
 A run whose cell fails (for example a band that is too narrow) is reported with
 the failing cell, and the numbers glued before it still count.
+
+With ``--ledger`` it also collects every value the chapter checks with
+:func:`cnn_helpers.ledger.check` and writes each claim's measured range, the runs, the
+machine and the versions into the ledger's record (``cnn_helpers/ledger.json``), then
+regenerates the appendix's ledger table. ``--appendix`` only regenerates the table.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ import json
 import sys
 from pathlib import Path
 
-from cnn_helpers import store
+from cnn_helpers import ledger, store
 
 from .paths import ROOT  # the one root
 
@@ -85,12 +90,16 @@ def run_once(
 ) -> tuple[dict, str | None]:
     """Run ``chapter`` for one seed under one setting; return (glued values, error or None).
 
-    ``parameters`` are more of the chapter's parameters (e.g. ``n_seeds=5``).
+    ``parameters`` are more of the chapter's parameters (e.g. ``n_seeds=5``). The values
+    the chapter checks through the ledger are logged to ``<run>.ledger.jsonl``.
     """
     from cnn_helpers.notebooks import glued_values, run_with_parameters
 
-    env = kernel_env(setting)
     out = OUT / chapter.stem / f"{setting}-seed{seed}.ipynb"
+    log = out.with_suffix(".ledger.jsonl")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.unlink(missing_ok=True)
+    env = {**kernel_env(setting), ledger.LOG_VARIABLE: str(log)}
     try:
         return run_with_parameters(chapter, out, env=env, seed=seed, **parameters), None
     except Exception as exc:  # a failing cell: keep what was glued before it
@@ -133,9 +142,70 @@ def summarise(runs: dict[str, dict]) -> dict[str, dict]:
     return table
 
 
+def ledger_ranges(chapter: Path, runs: list[str]) -> dict[str, list[float]]:
+    """Per claim the chapter checked: [min, max] over every run's logged values."""
+    ranges: dict[str, list[float]] = {}
+    for run in runs:
+        setting, seed = run.split("/")
+        log = OUT / chapter.stem / f"{setting}-{seed}.ledger.jsonl"
+        for line in log.read_text().splitlines() if log.exists() else []:
+            row = json.loads(line)
+            lo, hi = ranges.get(row["claim"], [row["min"], row["max"]])
+            ranges[row["claim"]] = [min(lo, row["min"]), max(hi, row["max"])]
+    return ranges
+
+
+def record_ledger(chapter: Path, ranges: dict[str, list[float]], seeds: list[int], settings: list[str],
+                  record: Path = ledger.RECORD) -> list[str]:
+    """Write the measured ranges of ``chapter``'s claims into the ledger's record."""
+    from cnn_helpers.machine import describe
+
+    data = json.loads(record.read_text(encoding="utf-8"))
+    machine = {k: v for k, v in describe().items() if k != "onednn"}
+    runs = f"seeds {seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) else f"seeds {seeds}"
+    runs += ", " + " and ".join(settings)
+    said = []
+    for claim, (lo, hi) in sorted(ranges.items()):
+        entry = data["claims"].get(claim)
+        if entry is None:
+            said.append(f"{claim}: checked by {chapter.name} but not in the record; add it")
+            continue
+        entry.update(measured=[lo, hi], runs=runs, source=f"python -m book_tools.bands --ledger {chapter.name}",
+                     recorded=machine)
+        said.append(f"{claim}: measured {lo:.6g} .. {hi:.6g}, band {entry['band']}")
+    store.atomic_write_text(record, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    return said
+
+
+APPENDIX = ROOT / "chapters" / "15_checks.md"
+TABLE_MARK = ledger.TABLE_MARK
+
+
+def appendix_with_table(text: str, table: str) -> str:
+    """``text`` (the appendix) with the block after :data:`TABLE_MARK` replaced by ``table``."""
+    start = text.find(TABLE_MARK)
+    if start < 0:
+        raise ValueError(f"{APPENDIX.name} has no line {TABLE_MARK!r} to put the ledger's table under")
+    end = text.find("\n\n", start)
+    end = len(text) if end < 0 else end
+    return text[:start] + TABLE_MARK + "\n" + table + text[end:]
+
+
+def write_appendix() -> bool:
+    """Regenerate the appendix's ledger table; True when it changed."""
+    old = APPENDIX.read_text(encoding="utf-8")
+    new = appendix_with_table(old, ledger.table_markdown("en"))
+    if new != old:
+        store.atomic_write_text(APPENDIX, new)
+    return new != old
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("chapters", nargs="+", type=Path)
+    parser.add_argument("chapters", nargs="*", type=Path)
+    parser.add_argument("--ledger", action="store_true",
+                        help="write the measured range of every ledger claim into cnn_helpers/ledger.json")
+    parser.add_argument("--appendix", action="store_true", help="only regenerate the appendix's ledger table")
     parser.add_argument("--seeds", default="0-4", help="random seeds, e.g. 0-4 or 0,2,5")
     parser.add_argument("--settings", default="onednn-on,onednn-off")
     parser.add_argument(
@@ -143,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
         help="another parameter for every run, e.g. --set n_seeds=5 (repeatable)",
     )
     args = parser.parse_args(argv)
+    if args.appendix:
+        print("appendix table " + ("regenerated" if write_appendix() else "already current"))
+        return 0
+    if not args.chapters:
+        parser.error("name at least one chapter (or --appendix)")
     seeds = parse_seeds(args.seeds)
     parameters = parse_parameters(args.set)
     settings = args.settings.split(",")
@@ -174,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {name:40s} {row['min']:12.6g} .. {row['max']:<12.6g}")
             else:
                 print(f"  {name:40s} {len(row['distinct'])} distinct: {', '.join(row['distinct'])[:80]}")
+        if args.ledger:
+            for line in record_ledger(chapter, ledger_ranges(chapter, list(runs)), seeds, settings):
+                print("  ledger: " + line)
+            write_appendix()
         failed |= bool(errors)
     return 1 if failed else 0
 

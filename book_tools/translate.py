@@ -39,6 +39,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
+from cnn_helpers import ledger
 from cnn_helpers.store import atomic_write_bytes
 
 from .paths import ROOT
@@ -105,6 +106,8 @@ _CODE_FENCE = re.compile(r"^(`{3,}|~{3,})\s*[\w+-]*\s*$")
 def translatable(block: str) -> bool:
     """False for what stays as it is in every language: code listings, bare math, bare tags."""
     lines = block.strip().split("\n")
+    if lines[0] == ledger.TABLE_MARK:
+        return False  # generated in each language (book_tools.zh_sources)
     if _CODE_FENCE.match(lines[0]) and len(lines) > 1:
         return False  # ```python ... ``` : code, never translated
     if lines[0].strip().startswith("$$") and lines[-1].strip().endswith("$$"):

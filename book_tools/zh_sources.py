@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from cnn_helpers import ledger
 from cnn_helpers.bilingual import ZH_SUFFIX
 from cnn_helpers.notebooks import glued_values
 
@@ -49,7 +50,9 @@ def translate_markdown(text: str, table: dict[str, str], where: str, fallback: b
     """
     out = []
     for block in translate.blocks(text):
-        if not translate.translatable(block):
+        if block.startswith(ledger.TABLE_MARK):
+            out.append(ledger.TABLE_MARK + "\n" + ledger.table_markdown(translate.LANGUAGE))
+        elif not translate.translatable(block):
             out.append(block)
         elif block in table:
             out.append(table[block])

@@ -99,3 +99,14 @@ def test_every_message_of_the_book_is_translated_and_in_step():
     link target and HTML attribute kept: the list names the file and the message."""
     found = translate.problems()
     assert not found, f"{len(found)} problems in the Chinese catalogs:\n" + "\n".join(map(str, found[:40]))
+
+
+def test_phrases_the_code_writes_have_a_chinese_twin():
+    from cnn_helpers.bilingual import ZH_SUFFIX, join_numbers
+
+    assert join_numbers([0, 2, 4, 6, 8]) == "0, 2, 4, 6 and 8"
+    assert join_numbers([0, 2, 4], "zh_CN") == "0、2 和 4"
+    assert join_numbers([5]) == "5"
+    text = "是 {glue:text}`digit_text`，准确率 {glue:text}`acc:.2%`"
+    twin = zh_sources.chinese_phrases(text, {"digit_text", "digit_text" + ZH_SUFFIX, "acc"})
+    assert twin == "是 {glue:text}`digit_text__zh`，准确率 {glue:text}`acc:.2%`"

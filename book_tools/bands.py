@@ -172,6 +172,8 @@ def record_ledger(chapter: Path, ranges: dict[str, list[float]], seeds: list[int
             continue
         entry.update(measured=[lo, hi], runs=runs, source=f"python -m book_tools.bands --ledger {chapter.name}",
                      recorded=machine)
+        if claim in data.get("to_measure", []):
+            data["to_measure"].remove(claim)
         said.append(f"{claim}: measured {lo:.6g} .. {hi:.6g}, band {entry['band']}")
     store.atomic_write_text(record, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     return said

@@ -33,6 +33,10 @@ import numpy as np
 RECORD = Path(__file__).with_name("ledger.json")
 #: A band must leave at least this fraction of the measured range's width between each
 #: of its bounds and the measured range: runs not yet seen scatter beyond the ones seen.
+#: Why a half: ten runs from a normal spread cover about 3.1 SDs, so the lowest lies about
+#: 1.5 SDs below the mean, and a bound half the range further out about 3 SDs below it,
+#: where a new correct run falls with probability about 1 in 1,000
+#: (``claims.MAX_FALSE_ALARM``, the rule for claims about every run).
 MARGIN_FRACTION = 0.5
 #: Set by ``python -m book_tools.bands --ledger``: each checked value is appended here.
 LOG_VARIABLE = "CNN_BOOK_LEDGER_LOG"
@@ -49,6 +53,8 @@ class Entry:
     high: float | None
     measured: tuple[float, float] | None
     runs: str
+    #: Set only where a band keeps less than the margin on purpose: why, in a sentence.
+    margin_reason: str = ""
 
     def contains(self, value: float) -> bool:
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
@@ -63,6 +69,10 @@ class Entry:
         if self.measured is None:
             return "nothing measured: run python -m book_tools.bands --ledger on its chapter"
         lo, hi = self.measured
+        if (self.low is not None and lo < self.low) or (self.high is not None and hi > self.high):
+            return f"the measured range {lo:g} to {hi:g} does not fit in the band {self.band_text()}"
+        if self.margin_reason:
+            return None
         margin = MARGIN_FRACTION * (hi - lo)
         if self.low is not None and lo - self.low < margin:
             return f"low bound {self.low:g} is within {margin:.3g} of the lowest measured {lo:g}"
@@ -77,7 +87,8 @@ def entries(record: Path = RECORD) -> dict[str, Entry]:
     out = {}
     for claim, e in raw["claims"].items():
         measured = tuple(e["measured"]) if e.get("measured") else None
-        out[claim] = Entry(claim, e["chapter"], e["says"], e["band"][0], e["band"][1], measured, e.get("runs", ""))
+        out[claim] = Entry(claim, e["chapter"], e["says"], e["band"][0], e["band"][1], measured,
+                           e.get("runs", ""), e.get("margin_reason", ""))
     return out
 
 

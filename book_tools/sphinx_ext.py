@@ -42,6 +42,7 @@ would catch the duplicate coming back.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -230,6 +231,14 @@ def _in_output(node: nodes.Node) -> bool:
     return False
 
 
+def _chinese_alts(srcdir) -> dict[str, str]:
+    """English alt text -> Chinese, as ``book_tools.zh_sources`` wrote them beside the sources."""
+    from book_tools.zh_sources import ALT_TEXTS
+
+    path = Path(srcdir) / ALT_TEXTS
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
 def _set_alt_texts(app, doctree) -> None:
     for image in list(doctree.findall(nodes.image)):
         alt = str(image.get("alt", "")).strip()
@@ -243,7 +252,11 @@ def _set_alt_texts(app, doctree) -> None:
             node = node.parent
         if node is not None and node.children and isinstance(node[0], nodes.title):
             section = node[0].astext()
-        image["alt"] = figure_alt(_cell_code(cell) if cell is not None else "", section or "")
+        code = _cell_code(cell) if cell is not None else ""
+        alt = figure_alt(code, section or "")
+        if is_chinese(app):  # the catalogs' translation (book_tools.zh_sources), else the section's title
+            alt = _chinese_alts(app.srcdir).get(figure_alt(code), f"图：{section or ''}")
+        image["alt"] = alt
 
 
 def _add_static(app, config) -> None:

@@ -136,6 +136,25 @@ def messages(page: Path) -> list[tuple[str, str]]:
     return found
 
 
+#: The gettext context of a figure's alt text (built from its title by
+#: ``sphinx_ext.figure_alt``; the figure itself keeps its English labels).
+ALT_CONTEXT = "figure alt text"
+
+
+def alt_messages(page: Path) -> list[tuple[str, tuple]]:
+    """``(alt text, where)`` for every figure a notebook's code cells draw, in order."""
+    if page.suffix != ".ipynb":
+        return []
+    from .sphinx_ext import figure_alt
+
+    nb = json.loads(page.read_text(encoding="utf-8"))
+    found = []
+    for n, cell in enumerate(nb["cells"], start=1):
+        if cell["cell_type"] == "code" and any("image/png" in (o.get("data") or {}) for o in cell.get("outputs", [])):
+            found.append((figure_alt("".join(cell["source"])), (page.name, n)))
+    return found
+
+
 def catalog_path(page: Path, root: Path = ROOT) -> Path:
     """``chapters/01_input.ipynb`` -> ``locales/zh_CN/LC_MESSAGES/chapters/01_input.po``."""
     rel = page.relative_to(root).with_suffix(".po")
@@ -150,6 +169,9 @@ def template(page: Path) -> Catalog:
             cat[message].locations.append(where)
         else:
             cat.add(message, locations=[where])
+    for alt, where in alt_messages(page):
+        if cat.get(alt, context=ALT_CONTEXT) is None:
+            cat.add(alt, locations=[where], context=ALT_CONTEXT)
     return cat
 
 
@@ -254,8 +276,9 @@ def problems(root: Path = ROOT) -> list[Problem]:
             found.append(Problem(rel, "missing catalog (run: python -m book_tools.translate update)", page.name))
             continue
         cat = read_catalog(path)
-        for msg in english:
-            entry = cat.get(msg)
+        wanted = [(m, None) for m in english] + [(a, ALT_CONTEXT) for a, _ in alt_messages(page)]
+        for msg, context in wanted:
+            entry = cat.get(msg, context=context)
             if entry is None:
                 found.append(Problem(rel, "English text not in the catalog (run update, then translate)", msg))
             elif not entry.string:
@@ -268,10 +291,11 @@ def problems(root: Path = ROOT) -> list[Problem]:
     return found
 
 
-def translation_table(page: Path, root: Path = ROOT) -> dict[str, str]:
-    """English message -> Chinese, for a page whose catalog passes :func:`problems`."""
+def translation_table(page: Path, root: Path = ROOT, context: str | None = None) -> dict[str, str]:
+    """English message -> Chinese, for a page whose catalog passes :func:`problems`
+    (the prose, or with ``context=ALT_CONTEXT`` the figures' alt texts)."""
     cat = read_catalog(catalog_path(page, root))
-    return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy}
+    return {m.id: m.string for m in cat if m.id and m.string and not m.fuzzy and m.context == context}
 
 
 def stats(root: Path = ROOT) -> dict[str, int]:

@@ -36,6 +36,8 @@ SOURCE = ROOT / "_build" / "zh-src"
 #: Where the Chinese HTML book goes: beside the English one, one folder down.
 HTML = ROOT / "_build" / "html" / translate.LANGUAGE
 LINKED = ("_assets", "readers")
+#: The figures' alt texts in Chinese, English -> Chinese, read by ``book_tools.sphinx_ext``.
+ALT_TEXTS = "_alt_texts.zh_CN.json"
 
 
 class TranslationMissing(RuntimeError):
@@ -124,6 +126,10 @@ def write_sources(out: Path = SOURCE, root: Path = ROOT, fallback: bool = False)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(translate_page(page, table, fallback), encoding="utf-8")
         written.append(target)
+    alts = {}
+    for page in translate.pages(root):
+        alts.update(translate.translation_table(page, root, context=translate.ALT_CONTEXT))
+    (tmp / ALT_TEXTS).write_text(json.dumps(alts, ensure_ascii=False, indent=1), encoding="utf-8")
     shutil.copy2(root / "_toc.yml", tmp / "_toc.yml")
     (tmp / "_config.yml").write_text(zh_config((root / "_config.yml").read_text(), book_title(root)), encoding="utf-8")
     for name in LINKED:

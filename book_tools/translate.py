@@ -217,7 +217,7 @@ _GLUE = re.compile(r"\{glue(?::\w+)?\}`[^`]*`")
 _ROLE = re.compile(r"\{[\w:-]+\}`[^`]*`")
 _DIRECTIVE = re.compile(r"^\s*(?:`{3,}|:{3,})\{[\w:-]+\}", re.M)
 _MATH = re.compile(r"\$\$.+?\$\$|(?<![\\$])\$(?!\s)[^$\n]+?(?<![\s\\])\$", re.S)
-_CODE = re.compile(r"(?<!`)`[^`\n]+`(?!`)")
+_CODE = re.compile(r"(?<!`)`[^`]+`(?!`)")  # a code span may wrap a line
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
 _ATTR = re.compile(r"\b(id|href|src|class|data-[\w-]+|for|type|role|tabindex)=\"([^\"]*)\"")
 _LABEL = re.compile(r"^\((\S+)\)=\s*$", re.M)

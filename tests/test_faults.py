@@ -768,7 +768,7 @@ def test_i17_bands_use_the_readers_cache_and_leave_the_environment_alone(
     monkeypatch, tmp_path
 ):
     from book_tools import bands
-    from cnn_helpers import notebooks
+    from cnn_helpers import ledger, notebooks
 
     monkeypatch.setenv("CNN_BOOK_CACHE", str(tmp_path / "mine"))
     seen = []
@@ -782,9 +782,12 @@ def test_i17_bands_use_the_readers_cache_and_leave_the_environment_alone(
     for setting in bands.SETTINGS:
         assert bands.run_once(pathlib.Path("ch.ipynb"), setting, 0) == ({"acc": 0.9}, None)
     assert dict(os.environ) == environ
+    logs = [str(bands.OUT / "ch" / f"{setting}-seed0.ledger.jsonl") for setting in bands.SETTINGS]
     assert seen == [
-        {"TF_ENABLE_ONEDNN_OPTS": "1", "CNN_BOOK_CACHE": str(tmp_path / "mine")},
-        {"TF_ENABLE_ONEDNN_OPTS": "0", "CNN_BOOK_CACHE": str(tmp_path / "mine-onednn-off")},
+        {"TF_ENABLE_ONEDNN_OPTS": "1", "CNN_BOOK_CACHE": str(tmp_path / "mine"),
+         ledger.LOG_VARIABLE: logs[0]},
+        {"TF_ENABLE_ONEDNN_OPTS": "0", "CNN_BOOK_CACHE": str(tmp_path / "mine-onednn-off"),
+         ledger.LOG_VARIABLE: logs[1]},
     ]
 
 

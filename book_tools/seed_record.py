@@ -29,20 +29,11 @@ import sys
 import time
 from pathlib import Path
 
+from .bands import parse_seeds  # the one reading of "0-4,7"
 from .paths import ROOT  # noqa: E402  (the one root: book_tools.paths)
 CACHES = {"on": ROOT / ".cache", "off": ROOT / ".cache-onednn-off"}
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``"0-4,7"`` -> ``[0, 1, 2, 3, 4, 7]``; a reversed or empty range is an error."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        low, _, high = part.strip().partition("-")
-        first, last = int(low), int(high or low)
-        if first < 0 or last < first:
-            raise ValueError(f"bad seed range {part!r}: write FIRST-LAST with FIRST <= LAST")
-        seeds.extend(range(first, last + 1))
-    return seeds
 
 
 def _worker(seeds: list[int], record_path: Path) -> None:

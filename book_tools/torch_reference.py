@@ -73,6 +73,8 @@ from cnn_helpers.data import load_mnist, preprocess
 from cnn_helpers.precision import bfloat16_supported
 from cnn_helpers.speedrun_recipe import FINAL_RECIPE, SpeedRecipe
 
+from .bands import parse_seeds  # the one reading of "0-4,7"
+
 #: Keras's BatchNorm epsilon (PyTorch's default is 1e-5).
 KERAS_BN_EPSILON = 1e-3
 
@@ -282,16 +284,6 @@ def train(seed: int, recipe: SpeedRecipe = FINAL_RECIPE, data=None) -> dict:
     }
 
 
-def parse_seeds(text: str) -> list[int]:
-    """``"0-2"`` -> ``[0, 1, 2]``; ``"0,3,5"`` and ``"4"`` work too."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        low, _, high = part.strip().partition("-")
-        first, last = int(low), int(high or low)
-        if first < 0 or last < first:
-            raise argparse.ArgumentTypeError(f"not a seed range: {part!r}")
-        seeds.extend(range(first, last + 1))
-    return seeds
 
 
 def main(argv: list[str] | None = None) -> int:

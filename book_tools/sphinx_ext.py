@@ -29,6 +29,9 @@ as ``make book``:
    page in the other edition (English ``_build/html/``, Chinese ``_build/html/zh_CN/``,
    :mod:`book_tools.zh_sources`), relative, so it works from disk; the PDF link and the
    figures' labels speak the page's language.
+9. **Checked claims carry a mark.** A value a chapter checks against its band with
+   ``ledger.check(..., glue_as=name)`` is followed, wherever the prose shows it, by a small
+   ✓ that links to the ledger of checked claims in the appendix (label ``ledger``).
 
 It removes duplicate ``<script>`` entries from every page. With Sphinx 7.4, an
 inline script that an extension registers after the builder has started is
@@ -280,6 +283,46 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     scripts[:] = unique  # the builder restores its own list after each page
 
 
+# ---------------------------------------------------------------- marks on checked claims
+#: A chapter's checks that glue the value they check: ``ledger.check("c", v, glue_as="name")``.
+_LEDGER_GLUE = re.compile(r"ledger\.check\([^)]*?glue_as=[\"'](\w+)[\"']")
+#: The mark after a checked value: a link to the ledger in the appendix (label ``ledger``).
+CHECK_MARK = '<sup class="cnn-check">{ref}`✓ <ledger>`</sup>'
+
+
+def checked_names(nb: dict) -> set[str]:
+    """The glue names whose values a notebook checks through the ledger."""
+    code = "\n".join("".join(c["source"]) for c in nb.get("cells", []) if c.get("cell_type") == "code")
+    return set(_LEDGER_GLUE.findall(code))
+
+
+def mark_checked(text: str, names: set[str]) -> str:
+    """``text`` with the mark after every glue role that shows one of ``names``."""
+    if not names:
+        return text
+    keys = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    role = re.compile(r"(\{glue(?::text)?\}`(?:[\w.-]+::)?(?:" + keys + r")(?::[^`]*)?`)(?!<sup class)")
+    return role.sub(lambda m: m.group(1) + CHECK_MARK, text)
+
+
+def _mark_checked_claims(app, docname, source) -> None:
+    """Every value a chapter checks against its band carries a mark that links to the ledger."""
+    if not app.env.doc2path(docname).endswith(".ipynb"):
+        return
+    try:
+        nb = json.loads(source[0])
+    except ValueError:
+        return
+    names = checked_names(nb)
+    if not names:
+        return
+    for cell in nb["cells"]:
+        if cell.get("cell_type") == "markdown":
+            text = "".join(cell["source"])
+            cell["source"] = mark_checked(text, names).splitlines(keepends=True)
+    source[0] = json.dumps(nb, ensure_ascii=False)
+
+
 def setup(app):
     app.connect("config-inited", _exclude_venvs)
     app.connect("config-inited", _require_local_mathjax)
@@ -289,6 +332,7 @@ def setup(app):
     for name in CSS_FILES:
         app.add_css_file(name)
     app.connect("doctree-read", _set_alt_texts)
+    app.connect("source-read", _mark_checked_claims)
     app.connect("html-page-context", _link_pdf)
     app.connect("html-page-context", _link_other_edition)
     app.connect("html-page-context", _launch_readers, priority=510)  # after the theme's (501)

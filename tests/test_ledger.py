@@ -108,3 +108,14 @@ def test_bands_collects_the_logged_values_of_every_run(tmp_path, monkeypatch, re
         (tmp_path / "04_pooling" / f"{run}.ledger.jsonl").write_text(line + "\n")
     ranges = bands.ledger_ranges(ROOT / "chapters" / "04_pooling.ipynb", ["onednn-on/seed0", "onednn-off/seed1"])
     assert ranges == {"demo.share": [0.79, 0.86]}
+
+
+def test_the_mark_follows_every_role_showing_a_checked_value_once():
+    from book_tools.sphinx_ext import CHECK_MARK, checked_names, mark_checked
+
+    nb = {"cells": [{"cell_type": "code", "source": ['ledger.check("a.b", v, glue_as="acc")\n']}]}
+    assert checked_names(nb) == {"acc"}
+    text = "It scores {glue:text}`acc:.2%`, not {glue:text}`accuracy` or {glue:text}`x`."
+    marked = mark_checked(text, {"acc"})
+    assert marked == "It scores {glue:text}`acc:.2%`" + CHECK_MARK + ", not {glue:text}`accuracy` or {glue:text}`x`."
+    assert mark_checked(marked, {"acc"}) == marked

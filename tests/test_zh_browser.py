@@ -160,3 +160,26 @@ def test_the_chinese_pdf_holds_chinese_text_and_bookmarks(book_pdf):
     assert len(CJK.findall(text)) > 2000, "the Chinese PDF's text layer has too little Chinese"
     titles = [item.title for item in reader.outline if not isinstance(item, list)]
     assert titles and all(CJK.search(t) for t in titles[1:]), f"bookmarks not in Chinese: {titles[:5]}"
+
+
+def test_checked_values_carry_a_mark_that_links_to_the_ledger(built_book):
+    """Wherever a chapter's prose shows a value it checks with ``ledger.check(glue_as=...)``,
+    a ✓ follows that links to the ledger in the appendix, in both languages."""
+    import json
+
+    from book_tools.paths import ROOT
+    from book_tools.sphinx_ext import checked_names
+
+    marked = 0
+    for docname in TOC:
+        path = ROOT / f"{docname}.ipynb"
+        if not path.exists() or not checked_names(json.loads(path.read_text(encoding="utf-8"))):
+            continue
+        counts = []
+        for html in (built_book / f"{docname}.html", built_book / ZH / f"{docname}.html"):
+            text = html.read_text(encoding="utf-8")
+            counts.append(len(re.findall(r'<sup class="cnn-check"><a class="reference internal" '
+                                         r'href="15_checks.html#ledger">', text)))
+        assert counts[0] >= 1 and counts[0] == counts[1], f"{docname}: marks (English, Chinese) {counts}"
+        marked += counts[0]
+    assert marked >= 10, f"only {marked} checked values carry the mark"

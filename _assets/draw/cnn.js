@@ -156,7 +156,7 @@
   function inflate(bytes) {
     // zlib "deflate" data; DecompressionStream reads local data, so this works on file:// too.
     if (typeof DecompressionStream === "undefined") {
-      return Promise.reject(new Error("this browser has no DecompressionStream; use a current Chrome, Edge, Firefox or Safari"));
+      return Promise.reject(new Error(words().noDecompressionStream));
     }
     var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
     return new Response(stream).arrayBuffer().then(function (buf) { return new Uint8Array(buf); });
@@ -213,16 +213,82 @@
     });
   }
 
-  var BOOK_FILE = { name: "model.js", fix: "Rebuild the book with `make book`." };
+  // ------------------------------------------------------------ what a reader is told about a model file
+  /*
+   * The words of the errors a reader sees when a model file is damaged, unsupported or not a
+   * model file. These English texts are used when the page is English or strings.js is not
+   * loaded (Node, the tests); a page whose <html lang> starts with "zh" takes them from
+   * window.CNN_STRINGS.zh.modelFile (strings.js, which the page loads after this file, so the
+   * table is looked up when an error is worded). strings.js's en.modelFile repeats these texts.
+   * An entry is a string or a function of names and numbers already formatted.
+   */
+  var MODEL_FILE_EN = {
+    damaged: function (file, why, fix) { return "The model file " + file + " is damaged (" + why + "). " + fix; },
+    unsupported: function (file, why, fix) { return "The model file " + file + " cannot be used: " + why + ". " + fix; },
+    format: function (file, got, want, fix) { return "The model file " + file + " has format " + got + ", not " + want + ". " + fix; },
+    bookFix: "Rebuild the book with `make book`.",
+    noDecompressionStream: "this browser has no DecompressionStream; use a current Chrome, Edge, Firefox or Safari",
+    // why a file is damaged or cannot be used
+    missingParts: "its header, data or checksum is missing",
+    notBase64: "its data is not base64",
+    noDecompress: "its data does not decompress",
+    notFloat32: "its data is not whole float32 values",
+    checksum: "its SHA-256 does not match: the layers or the weights were changed",
+    headerNotJson: "its header is not JSON",
+    valueCount: function (have, want) { return "it holds " + have + " values, not " + want; },
+    notFinite: function (k) { return "weight " + k + " is not a finite number"; },
+    notModelFile: "it is not a model file written by cnn_helpers.export_for_page " +
+      "(it should hold one line 'window.CNN_MODEL = {...};' and nothing else)",
+    notJson: function (detail) { return "its model is not valid JSON: " + detail; },
+    // the layers (where: the layer's words, from `layer`)
+    inputShape: function (shape) { return "input shape " + shape; },
+    noLayers: "it has no layers",
+    layer: function (name) { return "layer " + name; },
+    notChained: function (where) { return where + ": its input shape is not the previous output"; },
+    layerType: function (where, type, known) { return where + " has type " + type + "; the page computes " + known.join(", "); },
+    activation: function (where, act, known) { return where + " has activation " + act + "; the page computes " + known.join(", "); },
+    stridesPads: function (where) { return where + ": strides or pads"; },
+    window: function (where, win) { return where + ": window " + win; },
+    kernelChannels: function (where) { return where + ": kernel channels"; },
+    kernelRows: function (where) { return where + ": kernel rows"; },
+    outputShape: function (where) { return where + ": output shape"; },
+    paramPlace: function (where, param) { return where + ": " + param + " offset or shape"; },
+    paramPastEnd: function (where, param) { return where + ": " + param + " lies past the end of the data"; },
+    valuesNeeded: function (need, have) { return "the layers need " + need + " values, the data holds " + have; }
+  };
+
+  /** The model-file words of the page's language (as draw.js chooses it), entry by entry English where missing. */
+  function words() {
+    var table = root.CNN_STRINGS, doc = root.document, lang = "";
+    if (doc && doc.documentElement) lang = String(doc.documentElement.lang || "").toLowerCase();
+    var chosen = table && table[lang.indexOf("zh") === 0 ? "zh" : "en"];
+    var own = chosen && chosen.modelFile;
+    if (!own) return MODEL_FILE_EN;
+    var out = {};
+    Object.keys(MODEL_FILE_EN).forEach(function (k) { out[k] = own[k] !== undefined ? own[k] : MODEL_FILE_EN[k]; });
+    return out;
+  }
+
+  /** The book's own model.js, and how to repair it. */
+  function bookFile() {
+    return { name: "model.js", fix: words().bookFix };
+  }
+
+  /** An Error a reader sees; .modelFile says which kind ("damaged", "unsupported", "format"), in every language. */
+  function modelFileError(kind, message) {
+    var e = new Error(message);
+    e.modelFile = kind;
+    return e;
+  }
 
   function damaged(why, source) {
-    source = source || BOOK_FILE;
-    return new Error("The model file " + source.name + " is damaged (" + why + "). " + source.fix);
+    source = source || bookFile();
+    return modelFileError("damaged", words().damaged(source.name, why, source.fix));
   }
 
   function unsupported(why, source) {
-    source = source || BOOK_FILE;
-    return new Error("The model file " + source.name + " cannot be used: " + why + ". " + source.fix);
+    source = source || bookFile();
+    return modelFileError("unsupported", words().unsupported(source.name, why, source.fix));
   }
 
   function isPositiveInts(a, n) {
@@ -237,42 +303,42 @@
   /** Check every layer against the one before it and every weight array against the data's bounds. */
   function checkLayers(header, source) {
     function damaged(why) { return damagedFile(why, source); }
-    var shape = header.input_shape, expected = 0, n = header.n_values;
-    if (!isPositiveInts(shape, 3)) throw damaged("input shape " + JSON.stringify(shape));
-    if (!Array.isArray(header.layers) || !header.layers.length) throw damaged("it has no layers");
+    var T = words(), shape = header.input_shape, expected = 0, n = header.n_values;
+    if (!isPositiveInts(shape, 3)) throw damaged(T.inputShape(JSON.stringify(shape)));
+    if (!Array.isArray(header.layers) || !header.layers.length) throw damaged(T.noLayers);
     header.layers.forEach(function (l) {
-      var where = "layer " + l.name;
-      if (JSON.stringify(l.input_shape) !== JSON.stringify(shape)) throw damaged(where + ": its input shape is not the previous output");
+      var where = T.layer(l.name);
+      if (JSON.stringify(l.input_shape) !== JSON.stringify(shape)) throw damaged(T.notChained(where));
       if (LAYER_TYPES.indexOf(l.type) < 0) {
-        throw unsupported(where + " has type " + JSON.stringify(l.type) + "; the page computes " + LAYER_TYPES.join(", "), source);
+        throw unsupported(T.layerType(where, JSON.stringify(l.type), LAYER_TYPES), source);
       }
       if ((l.type === "conv2d" || l.type === "dense") && ACTIVATIONS.indexOf(l.activation) < 0) {
-        throw unsupported(where + " has activation " + JSON.stringify(l.activation) + "; the page computes " + ACTIVATIONS.join(", "), source);
+        throw unsupported(T.activation(where, JSON.stringify(l.activation), ACTIVATIONS), source);
       }
       if (l.type === "conv2d" || l.type === "max_pool2d") {
         if (!isPositiveInts(l.strides, 2) || !Array.isArray(l.pads) || l.pads.length !== 4 ||
-            !l.pads.every(function (v) { return Number.isInteger(v) && v >= 0; })) throw damaged(where + ": strides or pads");
+            !l.pads.every(function (v) { return Number.isInteger(v) && v >= 0; })) throw damaged(T.stridesPads(where));
         var win = l.type === "conv2d" ? l.params[0].shape : l.pool;
-        if (!isPositiveInts(win)) throw damaged(where + ": window " + JSON.stringify(win));
+        if (!isPositiveInts(win)) throw damaged(T.window(where, JSON.stringify(win)));
         var oh = outputSide(shape[0], win[0], l.strides[0], l.pads[0], l.pads[1]);
         var ow = outputSide(shape[1], win[1], l.strides[1], l.pads[2], l.pads[3]);
         var oc = l.type === "conv2d" ? l.params[0].shape[3] : shape[2];
-        if (l.type === "conv2d" && l.params[0].shape[2] !== shape[2]) throw damaged(where + ": kernel channels");
+        if (l.type === "conv2d" && l.params[0].shape[2] !== shape[2]) throw damaged(T.kernelChannels(where));
         shape = [oh, ow, oc];
       } else if (l.type === "flatten") {
         shape = [shape.reduce(function (a, d) { return a * d; }, 1)];
       } else {
-        if (shape.length !== 1 || l.params[0].shape[0] !== shape[0]) throw damaged(where + ": kernel rows");
+        if (shape.length !== 1 || l.params[0].shape[0] !== shape[0]) throw damaged(T.kernelRows(where));
         shape = [l.params[0].shape[1]];
       }
-      if (JSON.stringify(l.output_shape) !== JSON.stringify(shape)) throw damaged(where + ": output shape");
+      if (JSON.stringify(l.output_shape) !== JSON.stringify(shape)) throw damaged(T.outputShape(where));
       (l.params || []).forEach(function (p) {
-        if (!isPositiveInts(p.shape) || p.offset !== expected) throw damaged(where + ": " + p.name + " offset or shape");
+        if (!isPositiveInts(p.shape) || p.offset !== expected) throw damaged(T.paramPlace(where, p.name));
         expected += p.shape.reduce(function (a, d) { return a * d; }, 1);
-        if (expected > n) throw damaged(where + ": " + p.name + " lies past the end of the data");
+        if (expected > n) throw damaged(T.paramPastEnd(where, p.name));
       });
     });
-    if (expected !== n) throw damaged("the layers need " + expected + " values, the data holds " + n);
+    if (expected !== n) throw damaged(T.valuesNeeded(expected, n));
   }
 
   /**
@@ -282,20 +348,19 @@
    */
   function loadModel(file, options) {
     options = options || {};
-    var source = options.source || BOOK_FILE;
+    var source = options.source || bookFile(), T = words();
     function damaged(why) { return damagedFile(why, source); }
     if (!file || file.format !== FORMAT) {
-      return Promise.reject(new Error("The model file " + source.name + " has format " + (file && file.format) + ", not " +
-        FORMAT + ". " + source.fix));
+      return Promise.reject(modelFileError("format", T.format(source.name, file && file.format, FORMAT, source.fix)));
     }
     if (typeof file.header !== "string" || typeof file.data !== "string" || typeof file.sha256 !== "string") {
-      return Promise.reject(damaged("its header, data or checksum is missing"));
+      return Promise.reject(damaged(T.missingParts));
     }
     var headerBytes = new TextEncoder().encode(file.header), encoded;
-    try { encoded = base64ToBytes(file.data); } catch (e) { return Promise.reject(damaged("its data is not base64")); }
+    try { encoded = base64ToBytes(file.data); } catch (e) { return Promise.reject(damaged(T.notBase64)); }
     var raw, header;
-    return inflate(encoded).catch(function () { throw damaged("its data does not decompress"); }).then(function (shuffled) {
-      if (shuffled.length % 4) throw damaged("its data is not whole float32 values");
+    return inflate(encoded).catch(function () { throw damaged(T.noDecompress); }).then(function (shuffled) {
+      if (shuffled.length % 4) throw damaged(T.notFloat32);
       var n = shuffled.length / 4;
       // Undo the byte regrouping: byte b of value i was stored at b * n + i (little-endian float32).
       raw = new Uint8Array(4 * n);
@@ -305,14 +370,14 @@
       all.set(raw, headerBytes.length);
       return sha256(all, options.forceJsSha256);
     }).then(function (digest) {
-      if (digest.hex !== file.sha256) throw damaged("its SHA-256 does not match: the layers or the weights were changed");
-      try { header = JSON.parse(file.header); } catch (e) { throw damaged("its header is not JSON"); }
-      if (raw.length !== 4 * header.n_values) throw damaged("it holds " + raw.length / 4 + " values, not " + header.n_values);
-      try { checkLayers(header, source); } catch (e) { throw /damaged|cannot be used/.test(e.message) ? e : damaged(e.message); }
+      if (digest.hex !== file.sha256) throw damaged(T.checksum);
+      try { header = JSON.parse(file.header); } catch (e) { throw damaged(T.headerNotJson); }
+      if (raw.length !== 4 * header.n_values) throw damaged(T.valueCount(raw.length / 4, header.n_values));
+      try { checkLayers(header, source); } catch (e) { throw e.modelFile ? e : damaged(e.message); }
       var view = new DataView(raw.buffer), values = new Float64Array(header.n_values);
       for (var k = 0; k < values.length; k++) {
         values[k] = view.getFloat32(4 * k, true);
-        if (!isFinite(values[k])) throw damaged("weight " + k + " is not a finite number");
+        if (!isFinite(values[k])) throw damaged(T.notFinite(k));
       }
       var layers = header.layers.map(function (l) {
         var layer = Object.assign({}, l);
@@ -337,10 +402,9 @@
   function parseModelText(text, source) {
     var match = FILE_PATTERN.exec(String(text));
     if (!match) {
-      throw unsupported("it is not a model file written by cnn_helpers.export_for_page " +
-        "(it should hold one line 'window.CNN_MODEL = {...};' and nothing else)", source);
+      throw unsupported(words().notModelFile, source);
     }
-    try { return JSON.parse(match[1]); } catch (e) { throw damagedFile("its model is not valid JSON: " + e.message, source); }
+    try { return JSON.parse(match[1]); } catch (e) { throw damagedFile(words().notJson(e.message), source); }
   }
 
   /** Every layer's output for one input (Float64Array or array, the model's input shape in C order, values in [0, 1]); the last is the probabilities. */

@@ -801,7 +801,7 @@
       $("cnn-status").textContent = "";
       return model;
     }).catch(function (err) {
-      fail(/damaged|format/.test(err.message) ? err.message : S.modelNotLoaded(err.message));
+      fail((err.modelFile === "damaged" || err.modelFile === "format") ? err.message : S.modelNotLoaded(err.message));
     });
   }
 

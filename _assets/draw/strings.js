@@ -6,7 +6,13 @@
  * before draw.js. An entry is a string, or a function of the numbers and names its
  * message holds; draw.js passes the numbers already formatted (toFixed, toLocaleString),
  * so only the words differ between the languages. Both tables have the same keys.
- * (cnn.js words its own errors about a damaged or unsupported model file, in English.)
+ *
+ * modelFile holds the words of cnn.js's errors about a damaged, unsupported or wrong-format
+ * model file (the book's model.js or one the reader opens). cnn.js looks the table up when
+ * it words an error, with the same choice of language, so this file may load after it; the
+ * English entries repeat cnn.js's own (MODEL_FILE_EN), which it uses when this file is not
+ * loaded (Node, the tests), and must stay equal to them. cnn.js's programming errors (a
+ * layer called with the wrong shapes) stay in English.
  */
 (function () {
   "use strict";
@@ -107,7 +113,41 @@
     },
     loaded: function (file, description) { return "Loaded " + file + ": " + description; },
     describeNet: function (params, layers) { return (params ? params + " parameters, " : "") + layers + "."; },
-    mapsOfNet: "Maps of: "
+    mapsOfNet: "Maps of: ",
+    // cnn.js: a model file that is damaged, cannot be used or has another format
+    // (file: its name; fix: how to repair it; where: the words of `layer`; known: an array of names)
+    modelFile: {
+      damaged: function (file, why, fix) { return "The model file " + file + " is damaged (" + why + "). " + fix; },
+      unsupported: function (file, why, fix) { return "The model file " + file + " cannot be used: " + why + ". " + fix; },
+      format: function (file, got, want, fix) { return "The model file " + file + " has format " + got + ", not " + want + ". " + fix; },
+      bookFix: "Rebuild the book with `make book`.",
+      noDecompressionStream: "this browser has no DecompressionStream; use a current Chrome, Edge, Firefox or Safari",
+      missingParts: "its header, data or checksum is missing",
+      notBase64: "its data is not base64",
+      noDecompress: "its data does not decompress",
+      notFloat32: "its data is not whole float32 values",
+      checksum: "its SHA-256 does not match: the layers or the weights were changed",
+      headerNotJson: "its header is not JSON",
+      valueCount: function (have, want) { return "it holds " + have + " values, not " + want; },
+      notFinite: function (k) { return "weight " + k + " is not a finite number"; },
+      notModelFile: "it is not a model file written by cnn_helpers.export_for_page " +
+        "(it should hold one line 'window.CNN_MODEL = {...};' and nothing else)",
+      notJson: function (detail) { return "its model is not valid JSON: " + detail; },
+      inputShape: function (shape) { return "input shape " + shape; },
+      noLayers: "it has no layers",
+      layer: function (name) { return "layer " + name; },
+      notChained: function (where) { return where + ": its input shape is not the previous output"; },
+      layerType: function (where, type, known) { return where + " has type " + type + "; the page computes " + known.join(", "); },
+      activation: function (where, act, known) { return where + " has activation " + act + "; the page computes " + known.join(", "); },
+      stridesPads: function (where) { return where + ": strides or pads"; },
+      window: function (where, win) { return where + ": window " + win; },
+      kernelChannels: function (where) { return where + ": kernel channels"; },
+      kernelRows: function (where) { return where + ": kernel rows"; },
+      outputShape: function (where) { return where + ": output shape"; },
+      paramPlace: function (where, param) { return where + ": " + param + " offset or shape"; },
+      paramPastEnd: function (where, param) { return where + ": " + param + " lies past the end of the data"; },
+      valuesNeeded: function (need, have) { return "the layers need " + need + " values, the data holds " + have; }
+    }
   };
 
   var zh = {
@@ -201,7 +241,40 @@
     },
     loaded: function (file, description) { return "已加载 " + file + "：" + description; },
     describeNet: function (params, layers) { return (params ? params + " 个参数，" : "") + layers + "。"; },
-    mapsOfNet: "显示特征图："
+    mapsOfNet: "显示特征图：",
+    // cnn.js: a model file that is damaged, cannot be used or has another format
+    modelFile: {
+      damaged: function (file, why, fix) { return "模型文件 " + file + " 已损坏（" + why + "）。" + fix; },
+      unsupported: function (file, why, fix) { return "无法使用模型文件 " + file + "：" + why + "。" + fix; },
+      format: function (file, got, want, fix) { return "模型文件 " + file + " 的格式是 " + got + "，而不是 " + want + "。" + fix; },
+      bookFix: "请用 `make book` 重新构建本书。",
+      noDecompressionStream: "这个浏览器没有 DecompressionStream；请使用新版的 Chrome、Edge、Firefox 或 Safari",
+      missingParts: "缺少它的头部、数据或校验和",
+      notBase64: "它的数据不是 base64",
+      noDecompress: "它的数据无法解压",
+      notFloat32: "它的数据不是整数个 float32 值",
+      checksum: "它的 SHA-256 不匹配：层或权重被改动过",
+      headerNotJson: "它的头部不是 JSON",
+      valueCount: function (have, want) { return "它含有 " + have + " 个值，而不是 " + want + " 个"; },
+      notFinite: function (k) { return "权重 " + k + " 不是有限的数"; },
+      notModelFile: "它不是由 cnn_helpers.export_for_page 写出的模型文件" +
+        "（文件里应当只有一行 'window.CNN_MODEL = {...};'，别无其他）",
+      notJson: function (detail) { return "它的模型不是有效的 JSON：" + detail; },
+      inputShape: function (shape) { return "输入形状 " + shape; },
+      noLayers: "它没有任何层",
+      layer: function (name) { return "层 " + name; },
+      notChained: function (where) { return where + "：它的输入形状不是上一层的输出形状"; },
+      layerType: function (where, type, known) { return where + " 的类型是 " + type + "；本页能计算的类型是 " + known.join("、"); },
+      activation: function (where, act, known) { return where + " 的激活函数是 " + act + "；本页能计算的激活函数是 " + known.join("、"); },
+      stridesPads: function (where) { return where + "：步幅或填充"; },
+      window: function (where, win) { return where + "：窗口 " + win; },
+      kernelChannels: function (where) { return where + "：卷积核的通道数"; },
+      kernelRows: function (where) { return where + "：权重矩阵的行数"; },
+      outputShape: function (where) { return where + "：输出形状"; },
+      paramPlace: function (where, param) { return where + "：" + param + " 的偏移或形状"; },
+      paramPastEnd: function (where, param) { return where + "：" + param + " 超出了数据的末尾"; },
+      valuesNeeded: function (need, have) { return "各层需要 " + need + " 个值，数据中有 " + have + " 个"; }
+    }
   };
 
   window.CNN_STRINGS = { en: en, zh: zh };

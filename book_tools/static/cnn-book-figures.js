@@ -12,17 +12,22 @@
   "use strict";
   function linkFigures() {
     document.querySelectorAll("div.cell_output img, figure img").forEach(function (img) {
-      if (img.closest("a") || !img.getAttribute("src")) return;
-      const link = document.createElement("a");
-      link.href = img.currentSrc || img.src;
-      link.className = "cnn-figure-link";
+      // A figure stored at twice its pixel density is shown scaled, and Sphinx already
+      // wraps it in a link to its PNG ("image-reference"): that link is used as it is.
+      const sphinxLink = img.closest("a.image-reference");
+      if ((img.closest("a") && !sphinxLink) || !img.getAttribute("src")) return;
+      const link = sphinxLink || document.createElement("a");
+      if (!sphinxLink) {
+        link.href = img.currentSrc || img.src;
+        img.parentNode.insertBefore(link, img);
+        link.appendChild(img);
+      }
+      link.classList.add("cnn-figure-link");
       link.target = "_blank";
       link.rel = "noopener";
       const alt = (img.getAttribute("alt") || "").trim();
       const open = /^zh/.test(document.documentElement.lang) ? "打开原尺寸图片" : "Open full size";
       link.setAttribute("aria-label", open + (alt ? ": " + alt : ""));
-      img.parentNode.insertBefore(link, img);
-      link.appendChild(img);
     });
   }
   const WIDE = "div.cell_input div.highlight pre, div.cell_output pre, div.cell_output .output, " +

@@ -1116,7 +1116,7 @@ def test_pdf_has_every_chapter_in_order_its_figures_and_uncut_code(book_pdf):
 
     # Figures: at least as many images in the PDF as figures in the page it was printed from.
     html = PDF_PAGE.read_text(encoding="utf-8")
-    figures = len(re.findall(r'<div class="cell_output[^"]*">\s*<img ', html))
+    figures = len(re.findall(r'<div class="cell_output[^"]*">\s*(?:<a [^>]*>)?<img ', html))
     images = sum(_image_count(page) for page in reader.pages)
     REPORT["pdf_images"] = images
     assert figures > 0 and images >= figures, f"{images} images in the PDF, {figures} figures in the book"

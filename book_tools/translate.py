@@ -185,7 +185,7 @@ def write_catalog(path: Path, catalog: Catalog) -> None:
     import io
 
     buf = io.BytesIO()
-    write_po(buf, catalog, width=0, omit_header=False, sort_output=False, include_previous=True)
+    write_po(buf, catalog, width=0, omit_header=False, sort_output=False, include_previous=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, buf.getvalue())
 

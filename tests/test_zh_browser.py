@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401  (fixtures, shared with the English tests)
+from test_browser import (  # noqa: F401  (the same module object as pytest's: one build, one PDF)
     DRAW_PAGE, PHONE, SHOTS, TOC, book_pdf, build_book, built_book, open_context,
     open_draw_page, page_url, server, wait_for_math,
 )

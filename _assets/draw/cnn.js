@@ -219,7 +219,7 @@
    * model file. These English texts are used when the page is English or strings.js is not
    * loaded (Node, the tests); a page whose <html lang> starts with "zh" takes them from
    * window.CNN_STRINGS.zh.modelFile (strings.js, which the page loads after this file, so the
-   * table is looked up when an error is worded). strings.js's en.modelFile repeats these texts.
+   * table is looked up when an error is worded). strings.js carries only the Chinese table: English has one home, here.
    * An entry is a string or a function of names and numbers already formatted.
    */
   var MODEL_FILE_EN = {

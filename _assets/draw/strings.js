@@ -5,13 +5,14 @@
  * <html lang> starts with "zh" (the Chinese edition), "en" otherwise. Load this file
  * before draw.js. An entry is a string, or a function of the numbers and names its
  * message holds; draw.js passes the numbers already formatted (toFixed, toLocaleString),
- * so only the words differ between the languages. Both tables have the same keys.
+ * so only the words differ between the languages. Both tables have the same keys, except
+ * modelFile, which only the Chinese table has.
  *
  * modelFile holds the words of cnn.js's errors about a damaged, unsupported or wrong-format
  * model file (the book's model.js or one the reader opens). cnn.js looks the table up when
  * it words an error, with the same choice of language, so this file may load after it; the
- * English entries repeat cnn.js's own (MODEL_FILE_EN), which it uses when this file is not
- * loaded (Node, the tests), and must stay equal to them. cnn.js's programming errors (a
+ * English words live in cnn.js only (MODEL_FILE_EN), which it uses for English pages and
+ * when this file is not loaded (Node, the tests); a key missing here falls back to them. cnn.js's programming errors (a
  * layer called with the wrong shapes) stay in English.
  */
 (function () {
@@ -113,41 +114,9 @@
     },
     loaded: function (file, description) { return "Loaded " + file + ": " + description; },
     describeNet: function (params, layers) { return (params ? params + " parameters, " : "") + layers + "."; },
-    mapsOfNet: "Maps of: ",
-    // cnn.js: a model file that is damaged, cannot be used or has another format
-    // (file: its name; fix: how to repair it; where: the words of `layer`; known: an array of names)
-    modelFile: {
-      damaged: function (file, why, fix) { return "The model file " + file + " is damaged (" + why + "). " + fix; },
-      unsupported: function (file, why, fix) { return "The model file " + file + " cannot be used: " + why + ". " + fix; },
-      format: function (file, got, want, fix) { return "The model file " + file + " has format " + got + ", not " + want + ". " + fix; },
-      bookFix: "Rebuild the book with `make book`.",
-      noDecompressionStream: "this browser has no DecompressionStream; use a current Chrome, Edge, Firefox or Safari",
-      missingParts: "its header, data or checksum is missing",
-      notBase64: "its data is not base64",
-      noDecompress: "its data does not decompress",
-      notFloat32: "its data is not whole float32 values",
-      checksum: "its SHA-256 does not match: the layers or the weights were changed",
-      headerNotJson: "its header is not JSON",
-      valueCount: function (have, want) { return "it holds " + have + " values, not " + want; },
-      notFinite: function (k) { return "weight " + k + " is not a finite number"; },
-      notModelFile: "it is not a model file written by cnn_helpers.export_for_page " +
-        "(it should hold one line 'window.CNN_MODEL = {...};' and nothing else)",
-      notJson: function (detail) { return "its model is not valid JSON: " + detail; },
-      inputShape: function (shape) { return "input shape " + shape; },
-      noLayers: "it has no layers",
-      layer: function (name) { return "layer " + name; },
-      notChained: function (where) { return where + ": its input shape is not the previous output"; },
-      layerType: function (where, type, known) { return where + " has type " + type + "; the page computes " + known.join(", "); },
-      activation: function (where, act, known) { return where + " has activation " + act + "; the page computes " + known.join(", "); },
-      stridesPads: function (where) { return where + ": strides or pads"; },
-      window: function (where, win) { return where + ": window " + win; },
-      kernelChannels: function (where) { return where + ": kernel channels"; },
-      kernelRows: function (where) { return where + ": kernel rows"; },
-      outputShape: function (where) { return where + ": output shape"; },
-      paramPlace: function (where, param) { return where + ": " + param + " offset or shape"; },
-      paramPastEnd: function (where, param) { return where + ": " + param + " lies past the end of the data"; },
-      valuesNeeded: function (need, have) { return "the layers need " + need + " values, the data holds " + have; }
-    }
+    mapsOfNet: "Maps of: "
+    // cnn.js words its model-file errors in English itself (MODEL_FILE_EN there);
+    // only the Chinese table below carries them (modelFile).
   };
 
   var zh = {

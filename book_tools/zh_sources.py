@@ -110,7 +110,11 @@ def zh_config(english: str, title: str) -> str:
     """The Chinese ``_config.yml``: the English one, the Chinese title, ``language: zh_CN``."""
     config = yaml.safe_load(english)
     config["title"] = title
-    config.setdefault("sphinx", {}).setdefault("config", {})["language"] = translate.LANGUAGE
+    sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx["language"] = translate.LANGUAGE
+    # MyST-NB's fold toggles ("Show code cell source") are not in Sphinx's locale.
+    sphinx["nb_code_prompt_show"] = "展开代码单元格"
+    sphinx["nb_code_prompt_hide"] = "收起代码单元格"
     return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
 
 

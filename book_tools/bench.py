@@ -11,7 +11,13 @@ training images:
   very same weights;
 - ``plain fit``: ``model.fit`` on NumPy arrays with Keras's defaults;
 - ``bare step``: a ``tf.function`` training step in a Python loop, no Keras fit;
-- ``speedrun``: the final recipe of the speedrun chapter (one epoch).
+- ``speedrun``: the final recipe of the speedrun chapter (one epoch);
+- ``pytorch``: the same recipe in PyTorch (:mod:`book_tools.torch_reference`, in its
+  own process, seed 0), only when PyTorch is installed (the optional ``torch`` extra);
+  the bench then prints the speedrun's time over PyTorch's.
+
+The machine (:func:`cnn_helpers.machine.describe`) and every peer's times are written
+to ``_build/bench.json``, so a result is never separated from where it was measured.
 
 Reported per peer: seconds per epoch (median over its epochs, first epoch
 included), images per second, the training throughput as a percentage of a
@@ -28,8 +34,12 @@ images per epoch. BatchNorm's few operations are not counted.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import math
 import time
+
+from pathlib import Path
 
 import numpy as np
 
@@ -46,6 +56,11 @@ from cnn_helpers.speedrun_recipe import (  # noqa: E402
     time_to_target,
 )
 from cnn_helpers.train import _EpochLog, training_dataset  # noqa: E402  (the book's clock)
+
+from .paths import ROOT  # noqa: E402
+
+#: Where ``make bench`` writes what it measured, with the machine.
+BENCH_RECORD = ROOT / "_build" / "bench.json"
 
 
 def matmul_gflops(n: int = 4096, repeats: int = 5) -> float:
@@ -200,6 +215,26 @@ def speedrun_path(mnist) -> dict:
     }
 
 
+def pytorch_path() -> dict:
+    """The speedrun's final recipe in PyTorch (seed 0), timed by its own process."""
+    from .speedrun_ladder import torch_run
+
+    run = torch_run(0)
+    precision = "bfloat16" if run["bf16"] else "float32"
+    return {"seconds": [run["train_seconds"]],
+            "note": f"{precision}, test accuracy {run['test_acc']:.4f}, {run['torch']}"}
+
+
+def torch_installed() -> bool:
+    """Whether PyTorch (the optional ``torch`` extra) can be imported here."""
+    return importlib.util.find_spec("torch") is not None
+
+
+def default_peers() -> list[str]:
+    """Every peer, but PyTorch's only when it is installed."""
+    return [name for name in PEERS if name != "pytorch" or torch_installed()]
+
+
 #: Each peer, called with the epochs to train, the preprocessed data and the raw
 #: MNIST: what each one uses is visible here.
 PEERS = {
@@ -210,6 +245,7 @@ PEERS = {
     "plain fit": lambda epochs, data, mnist: plain_fit(epochs, data),
     "bare step": lambda epochs, data, mnist: bare_step(epochs, data),
     "speedrun": lambda epochs, data, mnist: speedrun_path(mnist),
+    "pytorch": lambda epochs, data, mnist: pytorch_path(),
 }
 
 
@@ -223,9 +259,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--peers",
-        default=",".join(PEERS),
-        help="comma-separated subset of: " + ", ".join(PEERS),
+        default=",".join(default_peers()),
+        help="comma-separated subset of: " + ", ".join(PEERS)
+        + " (pytorch by default only when it is installed)",
     )
+    parser.add_argument("--out", default=str(BENCH_RECORD),
+                        help="where to write the machine and the times (JSON)")
     args = parser.parse_args(argv)
     names = [p.strip() for p in args.peers.split(",") if p.strip()]
     unknown = [p for p in names if p not in PEERS]
@@ -303,6 +342,25 @@ def main(argv: list[str] | None = None) -> None:
         "(percentages against the TensorFlow matmul; "
         f"NumPy's runs at {numpy_peak:.1f} GFLOP/s)"
     )
+    if "speedrun" in results and "pytorch" in results:
+        keras_s = np.median([o["seconds"][0] for o in results["speedrun"]])
+        torch_s = np.median([o["seconds"][0] for o in results["pytorch"]])
+        print(f"\nthe speedrun's final recipe, Keras / PyTorch training time: "
+              f"{keras_s / torch_s:.2f} ({keras_s:.1f} s / {torch_s:.1f} s)")
+    write_record(Path(args.out), results, peak)
+
+
+def write_record(path: Path, results: dict[str, list[dict]], peak: float) -> None:
+    """The machine, the matmul reference and each peer's seconds, as JSON (atomically)."""
+    from cnn_helpers.machine import describe
+    from cnn_helpers.store import atomic_write_text
+
+    peers = {name: [{k: v for k, v in o.items() if k != "weights"} for o in runs]
+             for name, runs in results.items()}
+    record = {"machine": describe(), "matmul_gflops": peak, "peers": peers}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(record, indent=1, default=float) + "\n")
+    print(f"written to {path}")
 
 
 if __name__ == "__main__":

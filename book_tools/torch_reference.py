@@ -57,6 +57,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 try:
     import torch
@@ -291,10 +292,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=parse_seeds, default=[0],
                         help="seeds to train, e.g. 0-2 or 0,3 (default: 0)")
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
+                        default=FINAL_RECIPE.precision,
+                        help="the final recipe's precision (default: auto)")
     args = parser.parse_args(argv)
     data = mnist_tensors()
+    recipe = replace(FINAL_RECIPE, precision=args.precision)
     for seed in args.seeds:
-        print(json.dumps(train(seed, FINAL_RECIPE, data)), flush=True)
+        print(json.dumps(train(seed, recipe, data)), flush=True)
     return 0
 
 

@@ -190,10 +190,21 @@ def write_catalog(path: Path, catalog: Catalog) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def update(root: Path = ROOT, prune: bool = False) -> list[str]:
-    """Merge every page's messages into its catalog; return one line per catalog changed."""
+def update(root: Path = ROOT, prune: bool = False, only: list[str] | None = None) -> list[str]:
+    """Merge every page's messages into its catalog; return one line per catalog changed.
+
+    ``only`` names pages (e.g. ``chapters/04_pooling.ipynb``): the others are left alone,
+    so translators working on different pages never write each other's catalogs.
+    """
     said = []
-    for page in pages(root):
+    chosen = pages(root)
+    if only:
+        wanted = {(root / name).resolve() for name in only}
+        unknown = wanted - {page.resolve() for page in chosen}
+        if unknown:
+            raise SystemExit(f"update: not pages of the book: {sorted(map(str, unknown))}")
+        chosen = [page for page in chosen if page.resolve() in wanted]
+    for page in chosen:
         path = catalog_path(page, root)
         fresh = template(page)
         if path.exists():
@@ -316,11 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("update", help="merge the English messages into the catalogs")
     up.add_argument("--prune", action="store_true", help="delete obsolete messages")
+    up.add_argument("pages", nargs="*", help="only these pages (default: every page)")
     sub.add_parser("check", help="list untranslated, fuzzy, obsolete and damaged messages")
     sub.add_parser("stats", help="count messages and characters")
     args = parser.parse_args(argv)
     if args.command == "update":
-        for line in update(prune=args.prune):
+        for line in update(prune=args.prune, only=args.pages):
             print(line)
         return 0
     if args.command == "stats":

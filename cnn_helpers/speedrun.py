@@ -19,20 +19,16 @@ them, so a chapter needs only ``from cnn_helpers import speedrun as sr``:
 - :mod:`cnn_helpers.precision`: bfloat16 where the CPU has bf16 units (AMX,
   AVX-512 BF16) and oneDNN is on, float32 elsewhere. How much faster it is depends
   on the machine; the chapter's step table shows what it gained on the recorded one;
-- :mod:`cnn_helpers.speedrun_record`: the chapter's recorded step table and its
-  machine (:func:`measured_run`, here, measures a recipe once per machine and code);
+- :mod:`cnn_helpers.speedrun_record`: the recorded ladder (every step over twenty
+  seeds, the choices made on validation, the PyTorch reference) and its summaries;
 - :func:`cnn_helpers.model.accuracy` (here as ``test_accuracy``) and
   :func:`cnn_helpers.machine.onednn_enabled`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import numbers
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -46,11 +42,11 @@ from .data import load_mnist, preprocess
 from .machine import onednn_enabled
 from .model import INPUT_SHAPE, accuracy, compile_model, tutorial_layers
 from .model import make_optimizer as optimizer_by_name
-from .precision import BF16_FLAGS, bfloat16_supported, cpu_flags, resolve_precision
+from .precision import bfloat16_supported, resolve_precision
 from .schedule import OneCycle, learning_rate
 from .speedrun_recipe import (
     FINAL_RECIPE,
-    FINAL_RECIPE_RUNS,
+    LADDER,
     TARGET_ACCURACY,
     TUTORIAL_SPEED_RECIPE,
     Checkpoint,
@@ -58,13 +54,14 @@ from .speedrun_recipe import (
     time_to_target,
 )
 from .speedrun_record import (
-    RECORDED_STEPS,
-    machine_description,
-    recorded_run,
-    recorded_steps,
+    LADDER_RECORD,
+    choose,
+    difference,
+    ladder_record,
+    runs_of,
+    summarize,
 )
-from .store import SPEEDRUN, atomic_write_text, cache_dir
-from .train import TRAINING_MODULES, code_hash, training_dataset
+from .train import training_dataset
 
 #: The speedrun's accuracy on the test set: the book's one accuracy.
 test_accuracy = accuracy
@@ -135,10 +132,12 @@ class _Timer(keras.callbacks.Callback):
     """Times training, excluding the test evaluations it runs every ``every`` steps."""
 
     def __init__(
-        self, every: int, total: int, evaluate, epochs_per_step: float, verbose: bool
+        self, every: int, total: int, evaluate, epochs_per_step: float, verbose: bool,
+        test_checkpoints: bool = True,
     ) -> None:
         super().__init__()
         self.every, self.total, self.evaluate = every, total, evaluate
+        self.test_checkpoints = test_checkpoints
         self.epochs_per_step, self.verbose = epochs_per_step, verbose
         self.step = 0
         self.seconds = 0.0
@@ -153,7 +152,8 @@ class _Timer(keras.callbacks.Callback):
             return
         self.seconds += time.perf_counter() - self._t
         epochs = self.step * self.epochs_per_step
-        acc = self.evaluate(self.model)
+        last = self.step == self.total
+        acc = self.evaluate(self.model) if last or self.test_checkpoints else math.nan
         self.checkpoints.append(Checkpoint(epochs, self.seconds, acc))
         if self.verbose:
             print(
@@ -169,13 +169,17 @@ def speedrun(
     evaluate_every: float = 1.0,
     data=None,
     verbose: bool = False,
+    test_checkpoints: bool = True,
 ) -> SpeedResult:
-    """Train ``recipe``; test every ``evaluate_every`` epochs and at the end.
+    """Train ``recipe``; checkpoint every ``evaluate_every`` epochs and at the end.
 
     ``data`` is ``((x_train, y_train), (x_test, y_test))`` as :func:`load_mnist`
-    returns it (the real MNIST by default; tests pass a small slice). Training
-    time excludes the evaluations; it includes the first step's tracing, as any
-    real run does.
+    returns it (the real MNIST by default; tests pass a small slice; the speedrun
+    ladder's choices pass a training/validation split). A checkpoint records the
+    training seconds so far and the accuracy on the second pair; with
+    ``test_checkpoints=False`` only the last one is evaluated (the others hold NaN),
+    so the test set is read once. Training time excludes the evaluations; it
+    includes the first step's tracing, as any real run does.
     """
     if not (isinstance(evaluate_every, numbers.Real) and 0 < evaluate_every < math.inf):
         raise ValueError(
@@ -197,7 +201,8 @@ def speedrun(
     def evaluate(m: keras.Model) -> float:
         return accuracy(m, xt, yt)
 
-    timer = _Timer(every, total, evaluate, recipe.batch_size / len(x), verbose)
+    timer = _Timer(every, total, evaluate, recipe.batch_size / len(x), verbose,
+                   test_checkpoints)
     model.fit(
         training_dataset(x, y, recipe.batch_size, recipe.seed),
         epochs=1,
@@ -209,74 +214,11 @@ def speedrun(
     return SpeedResult(recipe, precision, model, timer.checkpoints, timer.seconds)
 
 
-# ---------------------------------------------------------------- measured once
-def speedrun_modules() -> tuple:
-    """The modules whose code turns a speed recipe into its numbers.
-
-    The speedrun's own (run, recipe, BatchNorm, schedule, precision) and the
-    training modules it shares with :mod:`cnn_helpers.train` (the network, the
-    recipe, the data's loading and preprocessing, the input pipeline).
-    """
-    from . import batchnorm, precision, schedule, speedrun_recipe
-
-    this = sys.modules[__name__]
-    return (this, speedrun_recipe, batchnorm, schedule, precision, *TRAINING_MODULES)
-
-
-def _result_key(recipe: SpeedRecipe, evaluate_every: float) -> str:
-    """Hash of what changes a run's numbers: recipe, code, versions, oneDNN, CPU."""
-    parts = {
-        "recipe": recipe.to_dict(),
-        "evaluate_every": evaluate_every,
-        "code": code_hash(*speedrun_modules()),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "onednn": onednn_enabled(),
-        "cpu": platform.processor() or platform.machine(),
-        "flags": sorted(cpu_flags() & (BF16_FLAGS | {"avx512f"})),
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
-
-
-def measured_run(
-    recipe: SpeedRecipe, evaluate_every: float = 1.0, verbose: bool = False
-) -> dict:
-    """The checkpoints of ``speedrun(recipe, evaluate_every)``, measured once.
-
-    Returns ``{"recipe", "evaluate_every", "precision", "checkpoints": [[epochs,
-    seconds, test_acc], ...], "train_seconds", "from_cache"}``. The chapter's step
-    table needs only these numbers, not the model, so a rerun of the chapter reads
-    them from the book's cache folder (its ``speedrun/`` part) instead of training
-    again. The key covers the recipe, the code of every module the training depends on
-    (:func:`speedrun_modules`), the library versions, the oneDNN state and the
-    processor, so numbers measured elsewhere or by other code are never shown as
-    this machine's.
-    """
-    path = cache_dir() / SPEEDRUN / f"{_result_key(recipe, evaluate_every)}.json"
-    if path.exists():
-        try:
-            found = json.loads(path.read_text())
-            if found.get("recipe") == recipe.to_dict():
-                return {**found, "from_cache": True}
-        except (OSError, ValueError):
-            pass  # damaged: measure again and overwrite it
-    result = speedrun(recipe, evaluate_every, verbose=verbose)
-    found = {
-        "recipe": recipe.to_dict(),
-        "evaluate_every": evaluate_every,
-        "precision": result.precision,
-        "checkpoints": [[c.epochs, c.seconds, c.test_acc] for c in result.checkpoints],
-        "train_seconds": result.train_seconds,
-    }
-    atomic_write_text(path, json.dumps(found))
-    return {**found, "from_cache": False}
-
-
 __all__ = [
     "SpeedRecipe",
     "TUTORIAL_SPEED_RECIPE",
     "FINAL_RECIPE",
-    "FINAL_RECIPE_RUNS",
+    "LADDER",
     "TARGET_ACCURACY",
     "FusedBatchNorm",
     "bfloat16_supported",
@@ -288,12 +230,12 @@ __all__ = [
     "make_optimizer",
     "recompute_batchnorm_statistics",
     "speedrun",
-    "measured_run",
-    "speedrun_modules",
-    "recorded_run",
-    "recorded_steps",
-    "RECORDED_STEPS",
-    "machine_description",
+    "LADDER_RECORD",
+    "ladder_record",
+    "runs_of",
+    "summarize",
+    "choose",
+    "difference",
     "SpeedResult",
     "Checkpoint",
     "time_to_target",

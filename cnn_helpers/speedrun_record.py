@@ -1,80 +1,136 @@
-"""The speedrun chapter's recorded step table, and the machine it was measured on.
+"""The speedrun's recorded ladder, its choices on validation, and their summaries.
 
-The step table trains several recipes for minutes, and its times describe one
-machine. ``python -m book_tools.speedrun_steps`` measures it once (with
-:func:`cnn_helpers.speedrun.measured_run`) and records it, with
-:func:`machine_description`, in ``cnn_helpers/speedrun_steps.json``;
-:func:`recorded_run` reads it back.
+The ladder (:data:`cnn_helpers.speedrun_recipe.LADDER`) trains eight recipes for
+twenty seeds each: about an hour on 2 cores, and its times describe one machine. So
+``python -m book_tools.speedrun_ladder`` measures it once, on a quiet machine, and
+records every run, with the machine, in ``cnn_helpers/speedrun_ladder.json``; the
+chapter reads it here. No TensorFlow is imported.
 """
 from __future__ import annotations
 
 import json
+import math
+import statistics
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from .machine import describe
+from .claims import RunDistribution
+from .speedrun_recipe import TARGET_ACCURACY, SpeedRecipe
 
-if TYPE_CHECKING:
-    from .speedrun_recipe import SpeedRecipe
+#: The record: written by ``python -m book_tools.speedrun_ladder``.
+LADDER_RECORD = Path(__file__).with_name("speedrun_ladder.json")
 
-#: The speedrun chapter's step table as measured on one machine, with that machine:
-#: written by ``python -m book_tools.speedrun_steps``, read by :func:`recorded_run`.
-RECORDED_STEPS = Path(__file__).with_name("speedrun_steps.json")
+#: A choice on validation: the fastest set-up whose mean validation accuracy is
+#: within this of the best one's (three seeds cannot tell smaller gaps apart).
+CHOICE_TOLERANCE = 0.001
+
+#: The record's parts (see :mod:`book_tools.speedrun_ladder`).
+PHASES = ("sweep", "ladder", "torch", "onednn_off", "torch_float32")
+AGAIN = "record it again with `python -m book_tools.speedrun_ladder`"
 
 
-def recorded_steps(path: Path = RECORDED_STEPS) -> dict:
-    """The record: ``{"machine": {...}, "runs": [measured run, ...]}``.
+def ladder_record(path: Path = LADDER_RECORD) -> dict:
+    """The record: ``{"machine", "sweep", "ladder", "torch", "onednn_off", ...}``.
 
     A missing or damaged record raises ``FileNotFoundError`` / ``ValueError``
     naming the command that writes it.
     """
-    again = "record it again with `python -m book_tools.speedrun_steps`"
     if not path.exists():
-        raise FileNotFoundError(
-            f"the speedrun's step record {path} is missing: {again}"
-        )
+        raise FileNotFoundError(f"the speedrun's record {path} is missing: {AGAIN}")
     try:
         record = json.loads(path.read_text())
-        runs, machine = record["runs"], record["machine"]
+        ok = isinstance(record["machine"], dict) and all(
+            isinstance(record.get(phase, []), list) for phase in PHASES
+        )
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(
-            f"the speedrun's step record {path} is damaged ({exc}): {again}"
-        ) from exc
-    if not isinstance(runs, list) or not isinstance(machine, dict):
-        raise ValueError(f"the speedrun's step record {path} is damaged: {again}")
+        raise ValueError(f"the speedrun's record {path} is damaged ({exc}): {AGAIN}") from exc
+    if not ok:
+        raise ValueError(f"the speedrun's record {path} is damaged: {AGAIN}")
     return record
 
 
-def recorded_run(
-    recipe: SpeedRecipe, evaluate_every: float = 1.0, path: Path = RECORDED_STEPS
-) -> dict:
-    """The recorded measurement of ``recipe``.
+def runs_of(record: dict, recipe: SpeedRecipe, phase: str = "ladder") -> list[dict]:
+    """The runs of ``recipe`` (any seed) in one phase of the record, by seed.
 
-    The fields of :func:`measured_run`, with ``"recorded": True`` in place of
-    ``"from_cache"`` (it was neither measured now nor read from this machine's cache).
-
-    Measuring the whole step table trains for several minutes, so the chapter reads
-    it from the record by default. A recipe that is not in the record (the chapter's
-    steps changed since it was measured) raises ``LookupError``: a stale table is
-    never shown.
+    A recipe with no run raises ``LookupError``: the chapter's ladder changed since
+    it was recorded, and a stale table is never shown.
     """
-    for run in recorded_steps(path)["runs"]:
-        same = run.get("recipe") == recipe.to_dict()
-        if same and run.get("evaluate_every") == evaluate_every:
-            return {**run, "recorded": True}
-    raise LookupError(
-        f"{recipe} (evaluated every {evaluate_every} epochs) is not in the step record "
-        f"{path}: the chapter's steps changed since it was measured. Record them again "
-        "with `python -m book_tools.speedrun_steps`, or set measure_here = True."
+    fields = {k: v for k, v in recipe.to_dict().items() if k != "seed"}
+    found = [
+        run for run in record[phase]
+        if {k: v for k, v in run["recipe"].items() if k != "seed"} == fields
+    ]
+    if not found:
+        raise LookupError(f"{recipe} is not in the record's {phase!r} runs: {AGAIN}")
+    return sorted(found, key=lambda run: run["recipe"]["seed"])
+
+
+def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a share ``hits / n`` (good at 0 and n too)."""
+    if n <= 0 or not 0 <= hits <= n:
+        raise ValueError(f"need 0 <= hits <= n and n > 0, got hits={hits}, n={n}")
+    share = hits / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True)
+class StepSummary:
+    """One step's runs: time (median, range) and accuracy (mean, SD, share at 0.99)."""
+
+    n: int
+    median_s: float
+    min_s: float
+    max_s: float
+    mean_acc: float
+    sd_acc: float
+    min_acc: float
+    hits: int  # runs at or above the target
+
+    @property
+    def share(self) -> float:
+        return self.hits / self.n
+
+    @property
+    def share_interval(self) -> tuple[float, float]:
+        return wilson_interval(self.hits, self.n)
+
+
+def summarize(runs: list[dict], target: float = TARGET_ACCURACY) -> StepSummary:
+    """The summary of ``runs`` (dicts with ``train_seconds`` and ``accuracy``)."""
+    seconds = [run["train_seconds"] for run in runs]
+    accs = [run["accuracy"] for run in runs]
+    dist = RunDistribution(tuple(accs))
+    return StepSummary(
+        n=len(runs), median_s=statistics.median(seconds), min_s=min(seconds),
+        max_s=max(seconds), mean_acc=dist.mean, sd_acc=dist.sd, min_acc=min(accs),
+        hits=sum(acc >= target for acc in accs),
     )
 
 
-def machine_description() -> dict:
-    """This machine as :func:`cnn_helpers.machine.describe` describes it.
+def choose(sweep: list[dict], tolerance: float = CHOICE_TOLERANCE) -> dict:
+    """The choice on validation: ``{(batch, rate): summary}`` and the chosen key.
 
-    The TensorFlow version is also given at the top level, where the step record of
-    ``speedrun_steps.json`` (written before the one description existed) keeps it,
-    so the chapter reads either the same way.
+    Chosen is the set-up with the lowest median time among those whose mean
+    validation accuracy is within ``tolerance`` of the best mean.
     """
-    machine = describe()
-    return {**machine, "tensorflow": machine["versions"]["tensorflow"]}
+    groups: dict[tuple, list[dict]] = {}
+    for run in sweep:
+        key = (run["recipe"]["batch_size"], run["recipe"]["learning_rate"])
+        groups.setdefault(key, []).append(run)
+    summaries = {key: summarize(runs) for key, runs in sorted(groups.items())}
+    best = max(s.mean_acc for s in summaries.values())
+    close = [key for key, s in summaries.items() if s.mean_acc >= best - tolerance]
+    chosen = min(close, key=lambda key: summaries[key].median_s)
+    return {"summaries": summaries, "best_mean": best, "chosen": chosen}
+
+
+def difference(before: StepSummary, after: StepSummary) -> tuple[float, float]:
+    """The change of mean accuracy from ``before`` to ``after``, and its standard error.
+
+    A change smaller than two standard errors is one that the seeds cannot tell from
+    chance (Welch's standard error of a difference of two means).
+    """
+    se = math.sqrt(before.sd_acc**2 / before.n + after.sd_acc**2 / after.n)
+    return after.mean_acc - before.mean_acc, se

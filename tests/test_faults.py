@@ -789,23 +789,3 @@ def test_i17_bands_use_the_readers_cache_and_leave_the_environment_alone(
         {"TF_ENABLE_ONEDNN_OPTS": "0", "CNN_BOOK_CACHE": str(tmp_path / "mine-onednn-off"),
          ledger.LOG_VARIABLE: logs[1]},
     ]
-
-
-def test_i17_speedrun_steps_pass_their_cache_to_the_kernel_only(monkeypatch, tmp_path):
-    from book_tools import speedrun_steps
-    from cnn_helpers import notebooks
-
-    environ = dict(os.environ)
-
-    def fake_run(path, out_path, env=None, **parameters):
-        assert dict(os.environ) == environ, "the cache must not travel by os.environ"
-        runs = pathlib.Path(env["CNN_BOOK_CACHE"]) / store.SPEEDRUN
-        runs.mkdir(parents=True)
-        (runs / "a.json").write_text(json.dumps({"recipe": {"seed": 0}}))
-        return {}
-
-    monkeypatch.setattr(notebooks, "run_with_parameters", fake_run)
-    assert speedrun_steps.measure_steps(tmp_path / "13_speedrun.ipynb") == [
-        {"recipe": {"seed": 0}}
-    ]
-    assert dict(os.environ) == environ

@@ -30,14 +30,6 @@ def test_numpy_values_become_plain_json_values():
                                  learning_rate=float(np.float32(0.002)), batchnorm=True)
 
 
-def test_numpy_seed_gives_the_same_result_key():
-    from cnn_helpers.speedrun import _result_key
-
-    assert _result_key(SpeedRecipe(seed=np.int64(1)), 0.5) == _result_key(
-        SpeedRecipe(seed=1), 0.5
-    )
-
-
 @pytest.mark.parametrize("epochs", [math.inf, math.nan, -math.inf, 1e12])
 def test_infinite_or_endless_epochs_fail_naming_epochs(epochs):
     """``SpeedRecipe(epochs=inf)`` was accepted; ``steps()`` then raised OverflowError."""
@@ -70,10 +62,44 @@ def test_evaluate_every_must_be_a_finite_positive_number(every):
         speedrun(SpeedRecipe(), evaluate_every=every, data=((None, None), (None, None)))
 
 
-def test_the_result_key_hashes_every_module_the_training_depends_on():
-    """The key hashed speedrun.py only: an edit of ``data.preprocess`` kept it."""
-    from cnn_helpers.speedrun import speedrun_modules
+# ---------------------------------------------------------------- the ladder's record tool
+def test_the_ladder_tool_refuses_a_record_from_another_machine(tmp_path):
+    from book_tools import speedrun_ladder
 
-    names = {m.__name__.removeprefix("cnn_helpers.") for m in speedrun_modules()}
-    assert {"speedrun", "speedrun_recipe", "batchnorm", "schedule", "precision",
-            "train", "model", "recipe", "data"} <= names
+    path = tmp_path / "ladder.json"
+    here = {"cpu": "A", "cores": 2, "versions": {"tensorflow": "2.21.0"}, "onednn": True}
+    record = speedrun_ladder.load_record(path, here)  # none yet: a new one
+    assert set(record) >= {"machine", "sweep", "ladder", "torch", "onednn_off"}
+    speedrun_ladder.save(record, path)
+    assert "date" in json.loads(path.read_text())["machine"]
+    assert not list(tmp_path.glob("*.tmp*")), "written atomically"
+    # oneDNN's state is per phase, not per record: the same record takes both
+    assert speedrun_ladder.load_record(path, {**here, "onednn": False})["ladder"] == []
+    with pytest.raises(SystemExit, match="--out"):
+        speedrun_ladder.load_record(path, {**here, "cpu": "B"})
+
+
+def test_the_ladder_tool_plans_seed_by_seed_and_skips_what_it_has():
+    from dataclasses import replace
+
+    from book_tools import speedrun_ladder
+    from cnn_helpers.speedrun_recipe import FINAL_RECIPE, LADDER
+
+    plan = speedrun_ladder.plan("ladder", [0, 1])
+    assert len(plan) == 2 * len(LADDER)
+    assert [r.seed for r in plan[: len(LADDER)]] == [0] * len(LADDER)  # seed by seed
+    assert plan[len(LADDER) - 1] == FINAL_RECIPE
+    assert speedrun_ladder.plan("onednn_off", [3]) == [replace(FINAL_RECIPE, seed=3)]
+    runs = [{"recipe": FINAL_RECIPE.to_dict()}]
+    assert speedrun_ladder.has(runs, FINAL_RECIPE)
+    assert not speedrun_ladder.has(runs, replace(FINAL_RECIPE, seed=1))
+
+
+def test_the_choices_never_see_the_test_set():
+    from book_tools import speedrun_ladder
+
+    x = np.arange(60_000)
+    test = (np.full(10_000, -1), np.full(10_000, -1))
+    (xt, yt), (xv, yv) = speedrun_ladder.validation_split(((x, x), test))
+    assert len(xv) == speedrun_ladder.VALIDATION_IMAGES == 5_000
+    assert len(xt) == 55_000 and not np.isin(xv, xt).any() and (xv >= 0).all()

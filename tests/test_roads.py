@@ -392,7 +392,7 @@ def test_the_package_ships_its_data_files_to_colab():
     tracked = subprocess.run(["git", "ls-files", "cnn_helpers"], cwd=ROOT, capture_output=True,
                              text=True, check=True).stdout.split()
     data = [Path(p).name for p in tracked if not p.endswith(".py")]
-    assert {"train_recipe.ipynb", "speedrun_steps.json"} <= set(data)
+    assert {"train_recipe.ipynb", "speedrun_ladder.json"} <= set(data)
     missing = [name for name in data if not any(fnmatch(name, pat) for pat in patterns)]
     assert not missing, f"add to [tool.setuptools.package-data] in pyproject.toml: {missing}"
 

@@ -248,48 +248,82 @@ def test_training_mode_accuracy_leaves_the_model_unchanged():
     )
 
 
-# ------------------------------------------------------------ the recorded step table
-def _run(recipe: sr.SpeedRecipe, every: float = 1.0) -> dict:
-    return {"recipe": recipe.to_dict(), "evaluate_every": every,
-            "precision": "float32", "checkpoints": [[1.0, 10.0, 0.99]],
-            "train_seconds": 10.0}
+# ------------------------------------------------------------ the recorded ladder
+def _run(recipe: sr.SpeedRecipe, seconds: float = 10.0, acc: float = 0.99) -> dict:
+    return {"recipe": recipe.to_dict(), "precision": "float32", "train_seconds": seconds,
+            "accuracy": acc, "checkpoints": [[1.0, seconds, acc]]}
 
 
-def test_recorded_run_finds_exactly_the_recorded_recipe(tmp_path):
-    from book_tools.speedrun_steps import write_record
-
-    path = tmp_path / "steps.json"
-    record = write_record([_run(sr.FINAL_RECIPE, 0.5)], path)
-    assert record["machine"]["cores"] >= 1 and "date" in record["machine"]
-    found = sr.recorded_run(sr.FINAL_RECIPE, 0.5, path=path)
-    assert found["checkpoints"] == [[1.0, 10.0, 0.99]] and found["recorded"]
-    with pytest.raises(LookupError, match="book_tools.speedrun_steps"):
-        sr.recorded_run(sr.FINAL_RECIPE, 1.0, path=path)  # other checkpoints
-    with pytest.raises(LookupError, match="measure_here"):
-        sr.recorded_run(replace(sr.FINAL_RECIPE, seed=1), 0.5, path=path)
-    assert not list(tmp_path.glob("*.tmp*")), "the record is written atomically"
+def test_runs_of_finds_every_seed_of_exactly_the_recorded_recipe():
+    record = {"ladder": [_run(replace(sr.FINAL_RECIPE, seed=s)) for s in (2, 0, 1)]}
+    found = sr.runs_of(record, sr.FINAL_RECIPE)
+    assert [run["recipe"]["seed"] for run in found] == [0, 1, 2]
+    with pytest.raises(LookupError, match="book_tools.speedrun_ladder"):
+        sr.runs_of(record, replace(sr.FINAL_RECIPE, batch_size=64))
 
 
 @pytest.mark.parametrize(
-    "text", [None, "{not json", '{"runs": []}', '{"runs": 1, "machine": {}}']
+    "text", [None, "{not json", '{"ladder": []}', '{"ladder": 1, "machine": {}}']
 )
 def test_a_missing_or_damaged_record_names_the_command_that_writes_it(tmp_path, text):
-    path = tmp_path / "steps.json"
+    path = tmp_path / "ladder.json"
     if text is not None:
         path.write_text(text)
     error = FileNotFoundError if text is None else ValueError
-    with pytest.raises(error, match="python -m book_tools.speedrun_steps"):
-        sr.recorded_run(sr.FINAL_RECIPE, 0.5, path=path)
+    with pytest.raises(error, match="python -m book_tools.speedrun_ladder"):
+        sr.ladder_record(path)
 
 
-def test_the_committed_record_has_the_tutorial_and_final_recipes_and_its_machine():
-    record = speedrun_record.recorded_steps()
-    assert record == sr.recorded_steps()
-    assert {"cpu", "cores", "onednn", "tensorflow", "date"} <= set(record["machine"])
-    for recipe, every in ((sr.TUTORIAL_SPEED_RECIPE, 1.0), (sr.FINAL_RECIPE, 0.5)):
-        run = sr.recorded_run(recipe, every)
-        epochs = [c[0] for c in run["checkpoints"]]
-        # The last checkpoint is the end of training: whole batches, so a hair past `epochs`.
-        last_batch = recipe.batch_size / TRAIN_IMAGES
-        assert epochs == sorted(epochs) and 0 <= epochs[-1] - recipe.epochs < last_batch
-        assert all(0 <= c[2] <= 1 and c[1] > 0 for c in run["checkpoints"])
+def test_wilson_interval_matches_hand_values_and_stays_in_0_1():
+    from cnn_helpers.speedrun_record import wilson_interval
+
+    low, high = wilson_interval(20, 20)
+    assert high == 1.0 and round(low, 4) == 0.8389  # 20 / 20: 1 / (1 + z^2 / n)
+    low, high = wilson_interval(10, 20)
+    assert round(low, 4) == 0.2993 and round(high, 4) == 0.7007
+    with pytest.raises(ValueError, match="hits"):
+        wilson_interval(3, 2)
+
+
+def test_summarize_and_choose_follow_the_stated_rule():
+    from cnn_helpers.speedrun_record import choose, summarize
+
+    runs = [_run(sr.FINAL_RECIPE, s, a) for s, a in ((9, 0.99), (7, 0.989), (8, 0.992))]
+    summary = summarize(runs)
+    assert (summary.n, summary.median_s, summary.min_s, summary.max_s) == (3, 8, 7, 9)
+    assert summary.hits == 2 and summary.min_acc == 0.989
+    sweep = [_run(replace(sr.FINAL_RECIPE, batch_size=b, learning_rate=r, seed=s), t, a)
+             for b, r, t, accs in ((128, 3e-3, 9.0, (0.992, 0.991, 0.990)),
+                                   (256, 6e-3, 7.0, (0.9905, 0.990, 0.9905)),
+                                   (256, 1e-2, 6.0, (0.985, 0.986, 0.987)))
+             for s, a in enumerate(accs)]
+    choice = choose(sweep)
+    # 256 / 6e-3 is within 0.001 of the best mean (0.991) and faster; 1e-2 is not close.
+    assert choice["chosen"] == (256, 6e-3) and choice["best_mean"] == pytest.approx(0.991)
+
+
+def test_each_ladder_step_changes_one_thing():
+    fields = [step.recipe.to_dict() for step in sr.LADDER]
+    assert sr.LADDER[0].recipe == sr.TUTORIAL_SPEED_RECIPE
+    assert sr.LADDER[-1].recipe == sr.FINAL_RECIPE
+    for before, after, step in zip(fields, fields[1:], sr.LADDER[1:]):
+        changed = {k for k in after if after[k] != before[k]}
+        # BatchNorm is one change: the layer with its momentum
+        assert len(changed) == 1 or changed == {"batchnorm", "bn_momentum"}, (step, changed)
+
+
+def test_the_committed_record_holds_twenty_seeds_of_every_step_and_its_machine():
+    record = sr.ladder_record()
+    assert {"cpu", "cores", "onednn", "versions", "date"} <= set(record["machine"])
+    for step in sr.LADDER:
+        runs = sr.runs_of(record, step.recipe)
+        assert len({run["recipe"]["seed"] for run in runs}) >= 20, step.name
+        for run in runs:
+            epochs = [c[0] for c in run["checkpoints"]]
+            assert epochs == sorted(epochs) and all(c[1] > 0 for c in run["checkpoints"])
+            # The test set is read once per run, at the end.
+            assert all(math.isnan(c[2]) for c in run["checkpoints"][:-1])
+            assert run["checkpoints"][-1][2] == run["accuracy"]
+    assert len(record["torch"]) >= 20
+
+

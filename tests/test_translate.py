@@ -75,6 +75,20 @@ def test_update_marks_a_changed_message_fuzzy_and_a_removed_one_obsolete(tmp_pat
     assert [p.kind.split(" ")[0] for p in translate.problems(tmp_path)] == ["fuzzy"]
 
 
+def test_update_of_some_pages_leaves_the_other_catalogs_alone(tmp_path):
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "_toc.yml").write_text(
+        "format: jb-book\nroot: chapters/a\nchapters:\n- file: chapters/b\n")
+    a, b = tmp_path / "chapters" / "a.md", tmp_path / "chapters" / "b.md"
+    a.write_text("# A\n")
+    b.write_text("# B\n")
+    said = translate.update(tmp_path, only=["chapters/b.md"])
+    assert len(said) == 1 and "b.po" in said[0]
+    assert not translate.catalog_path(a, tmp_path).exists()
+    with pytest.raises(SystemExit, match="not pages of the book"):
+        translate.update(tmp_path, only=["chapters/c.md"])
+
+
 def test_the_chinese_notebook_keeps_code_and_outputs(tmp_path):
     nb = {"cells": [
         {"cell_type": "markdown", "metadata": {}, "source": ["# Pooling\n"]},

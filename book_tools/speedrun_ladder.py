@@ -19,7 +19,7 @@ Three phases, in the record under their own keys:
 - ``torch``: the PyTorch reference (:mod:`book_tools.torch_reference`) on the final
   recipe, run right after the book's final step for the same seed, so the two are
   measured side by side on the same machine in the same run.
-- ``onednn_off`` (run with ``TF_ENABLE_ONEDNN_OPTS=0``, seeds 0-4 by default): the
+- ``onednn_off`` (run with ``TF_ENABLE_ONEDNN_OPTS=0``, seeds 20-24 by default): the
   final recipe without oneDNN (so in float32), each seed followed by the PyTorch
   reference in float32 (``torch_float32``): what a machine without oneDNN gets.
 
@@ -57,13 +57,17 @@ SWEEP = [
 ]
 SWEEP_SEEDS = range(3)
 
+#: oneDNN off: seeds the ladder does not use, so these runs are independent draws of
+#: the final recipe (the ladder's steps share seeds 0-19: the same initial weights).
+OFF_SEEDS = range(20, 25)
+
 #: Machine facts that must match for runs to share one record (oneDNN's state is
 #: part of each phase instead: ``onednn_off`` is the only phase without it).
 SAME_MACHINE = ("cpu", "cores", "versions")
 
 
 def validation_split(mnist):
-    """``((x, y), (x_val, y_val))``: MNIST's training set with its last images held out."""
+    """``((x, y), (x_val, y_val))``: MNIST's training set, its last images held out."""
     (x, y), _test = mnist
     n = len(x) - VALIDATION_IMAGES
     return (x[:n], y[:n]), (x[n:], y[n:])
@@ -99,7 +103,7 @@ def torch_run(seed: int, precision: str = "auto") -> dict:
 
 
 def load_record(path: Path, machine: dict) -> dict:
-    """The record at ``path`` (a new one if missing), refused if from another machine."""
+    """The record at ``path`` (new if missing); one from another machine is refused."""
     if not path.exists():
         return {"machine": machine, **{phase: [] for phase in PHASES}}
     record = json.loads(path.read_text())
@@ -140,26 +144,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--phase", choices=("sweep", "ladder", "onednn_off"),
                         default="ladder")
     parser.add_argument("--seeds", type=parse_seeds, default=None,
-                        help="seeds, e.g. 0-19 (default: 0-19; 0-4 for onednn_off)")
+                        help="seeds, e.g. 0-19 (default: 0-19; 20-24 for onednn_off)")
     parser.add_argument("--no-torch", action="store_true",
                         help="skip the PyTorch reference (it needs the torch extra)")
     parser.add_argument("--out", type=Path, default=LADDER_RECORD, help="the record")
     args = parser.parse_args(argv)
-    seeds = args.seeds or list(range(5 if args.phase == "onednn_off" else 20))
+    seeds = args.seeds or list(OFF_SEEDS if args.phase == "onednn_off" else range(20))
 
     from cnn_helpers import speedrun as sr
     from cnn_helpers.machine import describe
 
     if (args.phase == "onednn_off") == sr.onednn_enabled():
         raise SystemExit(
-            f"the {args.phase} phase needs oneDNN {'off' if sr.onednn_enabled() else 'on'}:"
-            " run it with TF_ENABLE_ONEDNN_OPTS=0 (onednn_off) or without it (the others)"
+            f"the {args.phase} phase needs oneDNN "
+            f"{'off' if sr.onednn_enabled() else 'on'}: run it with "
+            "TF_ENABLE_ONEDNN_OPTS=0 (onednn_off) or without it (the others)"
         )
     record = load_record(args.out, describe())
     mnist = sr.load_mnist()
-    torch_phase, torch_precision = (
-        ("torch_float32", "float32") if args.phase == "onednn_off" else ("torch", "auto")
-    )
+    off = args.phase == "onednn_off"
+    torch_phase = "torch_float32" if off else "torch"
+    torch_precision = "float32" if off else "auto"
     for recipe in plan(args.phase, seeds):
         if not has(record[args.phase], recipe):
             held_out = args.phase == "sweep"
@@ -171,7 +176,8 @@ def main(argv: list[str] | None = None) -> None:
                   flush=True)
         final = recipe == replace(FINAL_RECIPE, seed=recipe.seed)
         done = {r["seed"] for r in record[torch_phase]}
-        if final and args.phase != "sweep" and not args.no_torch and recipe.seed not in done:
+        wanted = final and args.phase != "sweep" and not args.no_torch
+        if wanted and recipe.seed not in done:
             record[torch_phase].append(torch_run(recipe.seed, torch_precision))
             save(record, args.out)
             print(torch_phase, record[torch_phase][-1], flush=True)

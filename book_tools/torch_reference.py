@@ -21,7 +21,7 @@ What matches the Keras recipe exactly:
 - the data: the book's MNIST (:func:`cnn_helpers.data.load_mnist`) and the
   tutorial's preprocessing (:func:`cnn_helpers.data.preprocess`: pixels / 255,
   one-hot labels), the one-hot labels used as cross-entropy targets; the 60,000
-  training images in batches of 128, reshuffled every epoch, the last batch of an
+  training images in batches of the recipe's size, reshuffled every epoch, the last batch of an
   epoch the short one; ``recipe.steps()`` steps; test accuracy on the 10,000
   test images in inference mode (moving statistics), evaluation not timed;
 - the loss: categorical cross-entropy from the logits of a float32 head (Keras

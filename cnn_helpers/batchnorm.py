@@ -29,7 +29,8 @@ class FusedBatchNorm(keras.layers.Layer):
     moving averages ``m <- momentum * m + (1 - momentum) * batch``; inference
     normalises with the moving averages. (TensorFlow's fused kernel moves the
     variance towards the batch's *unbiased* variance, ``n / (n - 1)`` times the
-    biased one Keras uses: a difference of 1 in 3,000 or less here.)
+    biased one Keras uses: a difference of 1 / (n - 1), about 0.4% at the speedrun's
+    dense layer, where n is the batch of 256, and far less at the convolutions.)
     """
 
     def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, **kwargs) -> None:

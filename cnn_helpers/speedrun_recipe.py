@@ -113,7 +113,7 @@ TUTORIAL_SPEED_RECIPE = SpeedRecipe()
 
 @dataclass(frozen=True)
 class Step:
-    """One step of the speedrun's ladder: its name, the one change it makes, its recipe."""
+    """One step of the speedrun's ladder: its name, its one change, its recipe."""
 
     name: str
     change: str
@@ -132,7 +132,8 @@ def _ladder() -> list[Step]:
         ("one-cycle", "the constant rate becomes a one-cycle schedule",
          {"schedule": "one_cycle"}),
         ("Adam", "rmsprop becomes Adam", {"optimizer": "adam"}),
-        ("BatchNorm", "BatchNorm after every hidden layer (momentum 0.9)",
+        ("BatchNorm",
+         "BatchNorm between every hidden layer and its ReLU (momentum 0.9)",
          {"batchnorm": True, "bn_momentum": 0.9}),
         ("batch 256", "batch 64 becomes 256", {"batch_size": 256}),
         ("rate 6e-3", "the peak rate 1e-3 becomes 6e-3", {"learning_rate": 6e-3}),

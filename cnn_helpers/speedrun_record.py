@@ -20,11 +20,6 @@ from .speedrun_recipe import TARGET_ACCURACY, SpeedRecipe
 #: The record: written by ``python -m book_tools.speedrun_ladder``.
 LADDER_RECORD = Path(__file__).with_name("speedrun_ladder.json")
 
-#: A choice on validation: the fastest set-up whose mean validation accuracy is
-#: within this of the best one's (three seeds cannot tell smaller gaps apart).
-CHOICE_TOLERANCE = 0.001
-
-#: The record's parts (see :mod:`book_tools.speedrun_ladder`).
 PHASES = ("sweep", "ladder", "torch", "onednn_off", "torch_float32")
 AGAIN = "record it again with `python -m book_tools.speedrun_ladder`"
 
@@ -43,7 +38,9 @@ def ladder_record(path: Path = LADDER_RECORD) -> dict:
             isinstance(record.get(phase, []), list) for phase in PHASES
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"the speedrun's record {path} is damaged ({exc}): {AGAIN}") from exc
+        raise ValueError(
+            f"the speedrun's record {path} is damaged ({exc}): {AGAIN}"
+        ) from exc
     if not ok:
         raise ValueError(f"the speedrun's record {path} is damaged: {AGAIN}")
     return record
@@ -71,7 +68,8 @@ def wilson_interval(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
         raise ValueError(f"need 0 <= hits <= n and n > 0, got hits={hits}, n={n}")
     share = hits / n
     centre = (share + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    spread = math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    half = z * spread / (1 + z * z / n)
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
@@ -109,11 +107,15 @@ def summarize(runs: list[dict], target: float = TARGET_ACCURACY) -> StepSummary:
     )
 
 
-def choose(sweep: list[dict], tolerance: float = CHOICE_TOLERANCE) -> dict:
-    """The choice on validation: ``{(batch, rate): summary}`` and the chosen key.
+def choose(sweep: list[dict]) -> dict:
+    """The choice on validation of a batch size and a peak rate, by a stated rule.
 
-    Chosen is the set-up with the lowest median time among those whose mean
-    validation accuracy is within ``tolerance`` of the best mean.
+    Keep the batch sizes whose best set-up's mean validation accuracy is within two
+    standard errors of the best mean (closer gaps are noise); take the largest of them,
+    the fastest per epoch; for it, take the rate with the best mean validation accuracy
+    (a tie goes to the lower rate). The standard error is that of a difference of two
+    set-ups' means, typical over the sweep (the median). Returns ``{"summaries":
+    {(batch, rate): StepSummary}, "best_mean", "se", "batches", "chosen"}``.
     """
     groups: dict[tuple, list[dict]] = {}
     for run in sweep:
@@ -121,9 +123,17 @@ def choose(sweep: list[dict], tolerance: float = CHOICE_TOLERANCE) -> dict:
         groups.setdefault(key, []).append(run)
     summaries = {key: summarize(runs) for key, runs in sorted(groups.items())}
     best = max(s.mean_acc for s in summaries.values())
-    close = [key for key, s in summaries.items() if s.mean_acc >= best - tolerance]
-    chosen = min(close, key=lambda key: summaries[key].median_s)
-    return {"summaries": summaries, "best_mean": best, "chosen": chosen}
+    se = statistics.median(s.sd_acc * math.sqrt(2 / s.n) for s in summaries.values())
+    best_of = {}
+    for (batch, rate), s in summaries.items():
+        held = best_of.get(batch)
+        if held is None or s.mean_acc > summaries[(batch, held)].mean_acc:
+            best_of[batch] = rate  # sorted by rate: a tie keeps the lower one
+    batches = [b for b, rate in best_of.items()
+               if summaries[(b, rate)].mean_acc >= best - 2 * se]
+    chosen = (max(batches), best_of[max(batches)])
+    return {"summaries": summaries, "best_mean": best, "se": se, "batches": batches,
+            "chosen": chosen}
 
 
 def difference(before: StepSummary, after: StepSummary) -> tuple[float, float]:

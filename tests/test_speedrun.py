@@ -294,12 +294,16 @@ def test_summarize_and_choose_follow_the_stated_rule():
     assert summary.hits == 2 and summary.min_acc == 0.989
     sweep = [_run(replace(sr.FINAL_RECIPE, batch_size=b, learning_rate=r, seed=s), t, a)
              for b, r, t, accs in ((128, 3e-3, 9.0, (0.992, 0.991, 0.990)),
+                                   (256, 3e-3, 7.0, (0.989, 0.990, 0.9905)),
                                    (256, 6e-3, 7.0, (0.9905, 0.990, 0.9905)),
-                                   (256, 1e-2, 6.0, (0.985, 0.986, 0.987)))
+                                   (256, 1e-2, 6.0, (0.9905, 0.990, 0.9905)),
+                                   (512, 1e-2, 5.0, (0.980, 0.981, 0.982)))
              for s, a in enumerate(accs)]
     choice = choose(sweep)
-    # 256 / 6e-3 is within 0.001 of the best mean (0.991) and faster; 1e-2 is not close.
-    assert choice["chosen"] == (256, 6e-3) and choice["best_mean"] == pytest.approx(0.991)
+    # 512 is more than two standard errors behind the best (0.991); 256 is not, and
+    # its best rates tie (6e-3 and 1e-2): the lower one is taken.
+    assert choice["batches"] == [128, 256] and choice["chosen"] == (256, 6e-3)
+    assert choice["best_mean"] == pytest.approx(0.991) and 0 < choice["se"] < 0.005
 
 
 def test_each_ladder_step_changes_one_thing():
